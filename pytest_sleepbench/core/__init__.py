@@ -1,0 +1,1 @@
+"""The core: patterns, the schedule model, timelines and calibration. Knows nothing of pytest."""

@@ -1,0 +1,69 @@
+"""The noise policy: how far a measurement may stray from the model before it counts.
+
+Lower bounds are physical: a sleep never returns early, so a process that ran tasks of 1 and 2
+units took at least 3 units, whatever the load. Upper bounds are the model's makespan plus what
+this machine was measured to add:
+
+    upper = ideal + share * (2 * overhead + tolerance * (chain + 2))
+
+where ``overhead`` is the calibrated cost of the process starts the run makes (``startup`` per
+``Process``, ``pool`` plus ``startup`` per extra worker for an executor), ``chain`` is the
+number of tasks on the longest worker's queue (each adds one wake-up), ``tolerance`` is the
+allowed jitter of one scheduling event, and ``share`` widens everything when several pytest-xdist
+workers share the machine's cores: ``share = max(1, xdist_workers / cores) + (xdist_workers > 1)``.
+The factor 2 on overhead covers the spread between the calibration burst and the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .calibrate import Calibration
+
+__all__ = ["Bounds", "auto_tolerance", "share", "wall_bounds"]
+
+# Below this, clock and wake-up noise alone can swap two finishes; above a quarter of a unit,
+# tasks one unit apart would no longer be told apart.
+_MIN_TOLERANCE = 0.005
+_JITTER_FACTOR = 10
+
+
+@dataclass(frozen=True)
+class Bounds:
+    lower: float
+    ideal: float
+    upper: float
+
+    def holds(self, wall: float) -> bool:
+        return self.lower <= wall <= self.upper
+
+
+def auto_tolerance(calibration: Calibration, unit: float) -> float:
+    """The default tie window: ten jitters, at least 5 ms, at most a quarter of a unit."""
+    return min(max(_MIN_TOLERANCE, _JITTER_FACTOR * calibration.jitter), unit / 4)
+
+
+def share(xdist_workers: int, cores: int) -> float:
+    if xdist_workers <= 1:
+        return 1.0
+    return max(1.0, xdist_workers / max(cores, 1)) + 1.0
+
+
+def wall_bounds(
+    *,
+    lower: float,
+    ideal: float,
+    calibration: Calibration,
+    process_starts: int,
+    pool: bool,
+    chain: int,
+    tolerance: float,
+    xdist_workers: int = 1,
+) -> Bounds:
+    """Bounds on a run's wall time; all arguments in real seconds or counts."""
+    overhead = process_starts * calibration.startup
+    if pool:
+        overhead = calibration.pool + max(process_starts - 1, 0) * calibration.startup
+    widen = share(xdist_workers, calibration.cores)
+    upper = ideal + widen * (2 * overhead + tolerance * (chain + 2))
+    return Bounds(lower=lower, ideal=ideal, upper=max(upper, lower))

@@ -1,0 +1,92 @@
+"""What starting processes and sleeping cost on this machine, measured, never assumed.
+
+Measured lazily, once per start method per process (so once per xdist worker), and cached for the
+rest of the session: the default start method costs a few milliseconds with ``fork``, ``spawn``
+a few hundred.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import statistics
+from dataclasses import dataclass
+
+from .clock import now, sleep_for
+
+__all__ = ["Calibration", "calibrate", "cached"]
+
+# Processes started per start-up measurement: enough to include the contention of booting
+# several interpreters on few cores, few enough to stay cheap under spawn.
+_STARTS = 4
+_JITTER_SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Measured costs for one start method, in seconds."""
+
+    start_method: str
+    startup: float
+    """Cost of one process start when several are started in a loop and joined."""
+    pool: float
+    """Cost of a one-worker ``ProcessPoolExecutor`` running one empty task, start to shutdown."""
+    jitter: float
+    """Worst overshoot of a 1 ms sleep over a short burst of them."""
+    cores: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.start_method} start {self.startup * 1000:.1f} ms, "
+            f"pool {self.pool * 1000:.1f} ms, jitter {self.jitter * 1000:.2f} ms"
+        )
+
+
+def _noop() -> None:
+    return None
+
+
+def calibrate(start_method: str) -> Calibration:
+    ctx = multiprocessing.get_context(start_method)
+    # The first start of forkserver also starts its server; that is paid once per session,
+    # not per run, so warm it up before timing.
+    if start_method == "forkserver":
+        warm = ctx.Process(target=_noop)
+        warm.start()
+        warm.join()
+    begin = now()
+    procs = [ctx.Process(target=_noop) for _ in range(_STARTS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    startup = (now() - begin) / _STARTS
+
+    begin = now()
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        pool.submit(_noop).result()
+    pool_cost = now() - begin
+
+    overshoots = []
+    for _ in range(_JITTER_SAMPLES):
+        start, end = sleep_for(0.001)
+        overshoots.append(end - start - 0.001)
+    jitter = max(statistics.median(overshoots), max(overshoots))
+    return Calibration(
+        start_method=start_method,
+        startup=startup,
+        pool=pool_cost,
+        jitter=jitter,
+        cores=os.cpu_count() or 1,
+    )
+
+
+_CACHE: dict[str, Calibration] = {}
+
+
+def cached(start_method: str) -> Calibration:
+    """The calibration for ``start_method``, measured on first use in this process."""
+    if start_method not in _CACHE:
+        _CACHE[start_method] = calibrate(start_method)
+    return _CACHE[start_method]

@@ -1,0 +1,172 @@
+"""The six patterns of the lesson, written to record every task's interval.
+
+Each task sleeps ``duration * unit`` real seconds, records where and when it ran in a
+:class:`~pytest_sleepbench.core.sink.Sink`, and returns its duration in tutorial seconds, so the
+order the main process receives results is the order of the durations it sees.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+
+from .clock import now, sleep_for
+from .sink import Interval, Sink
+
+__all__ = [
+    "DEFAULT_DURATIONS",
+    "PATTERNS",
+    "POOL_PATTERNS",
+    "PROCESS_PATTERNS",
+    "START_METHODS",
+    "RawRun",
+    "execute",
+    "task",
+]
+
+#: The lesson's durations for each pattern, in tutorial seconds.
+DEFAULT_DURATIONS: dict[str, tuple[float, ...]] = {
+    "serial": (1, 2),
+    "processes": (1, 1),
+    "process_loop": (1,) * 10,
+    "submit": (1, 1),
+    "as_completed": (5, 4, 3, 2, 1),
+    "map": (5, 4, 3, 2, 1),
+}
+PATTERNS = tuple(DEFAULT_DURATIONS)
+PROCESS_PATTERNS = ("processes", "process_loop")
+POOL_PATTERNS = ("submit", "as_completed", "map")
+START_METHODS = ("fork", "forkserver", "spawn")
+
+
+def task(index: int, duration: float, unit: float, sink: Sink) -> int:
+    """One task of a pattern: sleep, record the interval, return the task's index.
+
+    The index, not the duration, travels back so that equal durations stay distinguishable
+    when the order of delivery is judged.
+    """
+    start, end = sleep_for(duration * unit, orphan_exit=os.getpid() != _MAIN_PID)
+    sink.record(index, duration * unit, start, end)
+    return index
+
+
+# The process that imported this module first; its children learn they were orphaned by
+# watching their parent, while a serial run in the main process sleeps in one piece.
+_MAIN_PID = os.getpid()
+
+
+@dataclass(frozen=True)
+class RawRun:
+    """What one execution of a pattern produced, before any judgement."""
+
+    delivered: list[int]
+    """Task indices in the order the main process received them (tasks ended, for
+    ``serial`` and the ``Process`` patterns)."""
+    origin: float
+    wall: float
+    intervals: list[Interval]
+    requested_workers: int
+
+
+def execute(
+    pattern: str,
+    durations: Sequence[float],
+    unit: float,
+    sink: Sink,
+    *,
+    workers: int | None = None,
+    start_method: str | None = None,
+) -> RawRun:
+    """Run ``pattern`` over ``durations`` and return what it did."""
+    if pattern not in DEFAULT_DURATIONS:
+        raise ValueError(f"unknown pattern {pattern!r}; expected one of {', '.join(PATTERNS)}")
+    if workers is not None and pattern not in POOL_PATTERNS:
+        raise ValueError(f"workers= applies to {', '.join(POOL_PATTERNS)}, not to {pattern!r}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    sink.clear()
+    ctx = multiprocessing.get_context(start_method)
+    begin = now()
+    if pattern == "serial":
+        delivered = [task(i, d, unit, sink) for i, d in enumerate(durations)]
+        requested = 1
+    elif pattern in PROCESS_PATTERNS:
+        _run_processes(ctx, durations, unit, sink)
+        delivered = []
+        requested = len(durations)
+    else:
+        delivered, requested = _run_pool(pattern, ctx, durations, unit, sink, workers)
+    wall = now() - begin
+    intervals = sink.read()
+    if pattern in PROCESS_PATTERNS:
+        ended = sorted(intervals, key=lambda i: i.end)
+        delivered = [i.task for i in ended if i.task is not None]
+    return RawRun(
+        delivered=delivered,
+        origin=begin,
+        wall=wall,
+        intervals=intervals,
+        requested_workers=requested,
+    )
+
+
+def _run_processes(
+    ctx: BaseContext, durations: Sequence[float], unit: float, sink: Sink
+) -> None:
+    started: list[BaseProcess] = []
+    try:
+        for i, d in enumerate(durations):
+            p = ctx.Process(target=task, args=(i, d, unit, sink))  # type: ignore[attr-defined]
+            p.start()
+            started.append(p)
+        for p in started:
+            p.join()
+    finally:
+        _kill(started)
+
+
+def _run_pool(
+    pattern: str,
+    ctx: BaseContext,
+    durations: Sequence[float],
+    unit: float,
+    sink: Sink,
+    workers: int | None,
+) -> tuple[list[int], int]:
+    executor = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    requested: int = executor._max_workers  # type: ignore[attr-defined]
+    results: list[int] = []
+    try:
+        submit: Callable[[int, float], concurrent.futures.Future[int]] = (
+            lambda i, d: executor.submit(task, i, d, unit, sink)
+        )
+        if pattern == "submit":
+            futures = [submit(i, d) for i, d in enumerate(durations)]
+            results = [f.result() for f in futures]
+        elif pattern == "as_completed":
+            futures = [submit(i, d) for i, d in enumerate(durations)]
+            results = [f.result() for f in concurrent.futures.as_completed(futures)]
+        else:
+            n = len(durations)
+            args = (range(n), durations, [unit] * n, [sink] * n)
+            results = list(executor.map(task, *args))
+        executor.shutdown(wait=True)
+    finally:
+        # Reached with workers alive only when the run was interrupted (a timeout, Ctrl-C).
+        processes = list((executor._processes or {}).values())  # type: ignore[attr-defined]
+        executor.shutdown(wait=False, cancel_futures=True)
+        _kill(processes)
+    return results, requested
+
+
+def _kill(processes: Sequence[BaseProcess]) -> None:
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+    for p in processes:
+        p.join(timeout=5)

@@ -1,0 +1,123 @@
+"""Timelines as text: a row per process, a bar per task, a time axis, the expected makespan.
+
+Plain ASCII, so a failure message reads the same in a terminal, a CI log and a JUnit file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .sink import Interval
+
+__all__ = ["Lane", "lanes", "render"]
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One row of a timeline: the intervals one process (or one thread of it) ran."""
+
+    label: str
+    pid: int
+    intervals: tuple[Interval, ...]
+
+
+def lanes(intervals: Sequence[Interval], main_pid: int | None = None) -> list[Lane]:
+    """Rows for a picture: ``main`` first, then workers numbered by when they first ran.
+
+    A process whose threads or coroutines overlap gets a row per concurrent strand, so every
+    bar has a row of its own.
+    """
+    by_pid: dict[int, list[Interval]] = {}
+    for interval in sorted(intervals, key=lambda i: (i.start, i.end)):
+        by_pid.setdefault(interval.pid, []).append(interval)
+    ordered = sorted(by_pid, key=lambda pid: (pid != main_pid, by_pid[pid][0].start))
+    rows: list[Lane] = []
+    number = 0
+    for pid in ordered:
+        if pid == main_pid:
+            name = "main"
+        else:
+            number += 1
+            name = f"worker {number}"
+        strands: list[list[Interval]] = []
+        for interval in by_pid[pid]:
+            for strand in strands:
+                if strand[-1].end <= interval.start:
+                    strand.append(interval)
+                    break
+            else:
+                strands.append([interval])
+        for k, strand in enumerate(strands):
+            suffix = f".{k + 1}" if len(strands) > 1 else ""
+            rows.append(Lane(f"{name}{suffix}", pid, tuple(strand)))
+    return rows
+
+
+def _bar_text(interval: Interval, width: int, names: dict[int, str]) -> str:
+    name = names.get(interval.task, "") if interval.task is not None else interval.label
+    if width <= 1:
+        return "#"
+    body = (name + "=" * width)[: width - 1]
+    return body + "]" if width > 2 else body[:1] + "]"
+
+
+def render(
+    intervals: Sequence[Interval],
+    *,
+    width: int = 80,
+    main_pid: int | None = None,
+    origin: float | None = None,
+    expected: float | None = None,
+    names: dict[int, str] | None = None,
+    span: float | None = None,
+) -> str:
+    """Draw ``intervals`` in ``width`` columns.
+
+    ``origin`` is the stamp at which the run began (the first interval's start if not given);
+    ``expected`` is the model's makespan in seconds after ``origin``, drawn as a column of ``:``;
+    ``names`` labels task indices inside their bars (durations, for the patterns).
+    """
+    if not intervals:
+        return "(no intervals were recorded)"
+    rows = lanes(intervals, main_pid)
+    t0 = min(i.start for i in intervals) if origin is None else origin
+    finish = max(i.end for i in intervals) - t0
+    total = max(finish, expected or 0.0, span or 0.0, 1e-9)
+    heads = {id(r): f"{r.label} [{r.pid}]" for r in rows}
+    label_width = min(max(len(h) for h in heads.values()) + 1, 28)
+    columns = max(width - label_width - 2, 10)
+
+    def col(t: float) -> int:
+        return min(columns - 1, max(0, round((t - t0) / total * (columns - 1))))
+
+    marker = None if expected is None else col(t0 + expected)
+    lines = []
+    for row in rows:
+        cells = [" "] * columns
+        if marker is not None:
+            cells[marker] = ":"
+        for interval in row.intervals:
+            a, b = col(interval.start), col(interval.end)
+            text = _bar_text(interval, b - a + 1, names or {})
+            for k, ch in enumerate(text):
+                cells[a + k] = ch
+        head = heads[id(row)][: label_width - 1]
+        lines.append(f"{head:<{label_width}}|{''.join(cells)}")
+    axis = ["-"] * columns
+    ticks = 4
+    scale = [" "] * (columns + 12)
+    for k in range(ticks + 1):
+        c = round(k * (columns - 1) / ticks)
+        axis[c] = "+"
+        value = k * total / ticks
+        text = f"{value * 1000:.0f}ms" if total < 1 else f"{value:.2f}s"
+        start = min(c, columns + 12 - len(text))
+        scale[start : start + len(text)] = text
+    if marker is not None:
+        axis[marker] = "^"
+    lines.append(f"{'':<{label_width}} {''.join(axis)}")
+    lines.append(f"{'':<{label_width}} {''.join(scale).rstrip()}")
+    if expected is not None:
+        lines.append(f"{'':<{label_width}} ^ = expected makespan {expected:.3f}s")
+    return "\n".join(lines)

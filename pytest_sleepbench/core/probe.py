@@ -1,0 +1,47 @@
+"""Probes: stand-ins for other projects' slow calls that record when they ran.
+
+A probe pickles as its duration and its sink's path, so it can be handed to a thread, an
+executor or a ``Process`` of any start method, and each call lands in the same timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from .clock import now, sleep_for
+from .sink import Sink
+
+__all__ = ["AsyncProbe", "Probe"]
+
+
+def _label(args: tuple[object, ...]) -> str:
+    return ", ".join(repr(a) for a in args)[:40]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Call it with any arguments: it sleeps ``seconds`` and records the interval."""
+
+    seconds: float
+    sink: Sink
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        start, end = sleep_for(self.seconds)
+        self.sink.record(None, self.seconds, start, end, label=_label(args))
+
+
+@dataclass(frozen=True)
+class AsyncProbe:
+    """The asyncio twin of :class:`Probe`: awaiting it sleeps without blocking the loop."""
+
+    seconds: float
+    sink: Sink
+
+    async def __call__(self, *args: object, **kwargs: object) -> None:
+        start = now()
+        await asyncio.sleep(self.seconds)
+        # The loop may wake a coroutine a hair early on coarse clocks; finish the promise.
+        while now() - start < self.seconds:
+            await asyncio.sleep(self.seconds - (now() - start))
+        self.sink.record(None, self.seconds, start, now(), label=_label(args))

@@ -1,0 +1,109 @@
+"""Where tasks in any process, thread or coroutine record their intervals.
+
+A sink is a path to an append-only file of JSON lines. Each record is one ``os.write`` on a file
+opened with ``O_APPEND``, which the kernel keeps whole for records this small, so processes of
+every start method, threads and subprocesses can share one sink with no lock and no pipe. A sink
+pickles as its path, which is what lets a probe cross a ``spawn`` boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ["Interval", "Sink"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One recorded sleep: which task, how long it asked for, where and when it ran.
+
+    ``seconds`` is the requested duration in real seconds; ``start`` and ``end`` are stamps of
+    :func:`pytest_sleepbench.core.clock.now`. ``task`` is the task's index in submission order,
+    or ``None`` for a probe, which has no order of its own.
+    """
+
+    task: int | None
+    seconds: float
+    pid: int
+    start: float
+    end: float
+    tid: int = 0
+    ppid: int = 0
+    label: str = ""
+
+    @property
+    def elapsed(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Interval:
+        return cls(
+            task=None if data.get("task") is None else int(str(data["task"])),
+            seconds=float(str(data["seconds"])),
+            pid=int(str(data["pid"])),
+            start=float(str(data["start"])),
+            end=float(str(data["end"])),
+            tid=int(str(data.get("tid", 0))),
+            ppid=int(str(data.get("ppid", 0))),
+            label=str(data.get("label", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Sink:
+    path: str
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str]) -> Sink:
+        Path(path).touch()
+        return cls(os.fspath(path))
+
+    def record(
+        self,
+        task: int | None,
+        seconds: float,
+        start: float,
+        end: float,
+        label: str = "",
+    ) -> Interval:
+        interval = Interval(
+            task=task,
+            seconds=seconds,
+            pid=os.getpid(),
+            start=start,
+            end=end,
+            tid=threading.get_native_id(),
+            ppid=os.getppid(),
+            label=label,
+        )
+        line = (json.dumps(interval.to_dict(), separators=(",", ":")) + "\n").encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        return interval
+
+    def __iter__(self) -> Iterator[Interval]:
+        try:
+            text = Path(self.path).read_text()
+        except FileNotFoundError:
+            return
+        for line in text.splitlines():
+            # A task killed mid-write leaves at most one torn last line; it is not an interval.
+            if line.endswith("}"):
+                yield Interval.from_dict(json.loads(line))
+
+    def read(self) -> list[Interval]:
+        return sorted(self, key=lambda i: (i.start, i.end))
+
+    def clear(self) -> None:
+        Path(self.path).write_bytes(b"")

@@ -1,0 +1,100 @@
+"""A timeline of recorded intervals, and the structural checks that need no clock bound.
+
+Overlap is judged with no slack: a serial chain's next task starts only after the previous one
+recorded its end (a join or a result stands between them), so clock noise cannot fake overlap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from .model import peak_concurrency
+from .picture import render
+from .sink import Interval, Sink
+from .verdict import fail
+
+__all__ = ["Timeline", "chain_lower_bound", "peak", "processes"]
+
+
+def peak(intervals: Sequence[Interval]) -> int:
+    return peak_concurrency([(i.start, i.end) for i in intervals])
+
+
+def processes(intervals: Sequence[Interval]) -> list[int]:
+    """Pids that ran tasks, in the order they first started one."""
+    seen: dict[int, None] = {}
+    for interval in sorted(intervals, key=lambda i: i.start):
+        seen.setdefault(interval.pid, None)
+    return list(seen)
+
+
+def chain_lower_bound(intervals: Sequence[Interval]) -> float:
+    """The longest any one thread of control must have taken: the sum of what it slept.
+
+    A physical lower bound on wall time, since one thread's sleeps cannot overlap.
+    """
+    per_thread: dict[tuple[int, int], float] = {}
+    for i in intervals:
+        per_thread[(i.pid, i.tid)] = per_thread.get((i.pid, i.tid), 0.0) + i.seconds
+    return max(per_thread.values(), default=0.0)
+
+
+class Timeline:
+    """The intervals recorded into one sink: by probes in a test, or by a pattern's tasks."""
+
+    def __init__(self, sink: Sink, main_pid: int | None = None) -> None:
+        self.sink = sink
+        self.main_pid = os.getpid() if main_pid is None else main_pid
+
+    @property
+    def intervals(self) -> list[Interval]:
+        return self.sink.read()
+
+    @property
+    def peak(self) -> int:
+        return peak(self.intervals)
+
+    @property
+    def processes(self) -> list[int]:
+        return processes(self.intervals)
+
+    def clear(self) -> None:
+        self.sink.clear()
+
+    def picture(self, width: int = 80, expected: float | None = None) -> str:
+        return render(self.intervals, width=width, main_pid=self.main_pid, expected=expected)
+
+    def _described(self, intervals: Sequence[Interval]) -> str:
+        pids = processes(intervals)
+        return (
+            f"{len(intervals)} interval(s) in {len(pids)} process(es), "
+            f"peak concurrency {peak(intervals)}"
+        )
+
+    def assert_serial(self) -> None:
+        """No two recorded intervals overlapped."""
+        intervals = self.intervals
+        if not intervals:
+            fail("sleepbench: nothing was recorded", "at least one interval", "none", "")
+        if peak(intervals) > 1:
+            fail(
+                "sleepbench: the recorded calls overlapped; they were meant to run one at a time",
+                "peak concurrency 1 (no two intervals overlap)",
+                self._described(intervals),
+                self.picture(),
+            )
+
+    def assert_parallel(self, n: int | None = None) -> None:
+        """At some instant at least ``n`` recorded intervals were open (2 when not given)."""
+        intervals = self.intervals
+        want = 2 if n is None else n
+        if want < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        if peak(intervals) < want:
+            fail(
+                f"sleepbench: the recorded calls did not run {want} at a time",
+                f"peak concurrency at least {want}",
+                self._described(intervals),
+                self.picture(),
+            )
