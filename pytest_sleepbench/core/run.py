@@ -129,6 +129,30 @@ class Run:
             f"model {b.ideal:.3f}s, bounds {b.lower:.3f}s..{b.upper:.3f}s"
         )
 
+    def to_record(self) -> dict[str, object]:
+        """A JSON-ready account of the run, for reports; times are seconds after it began."""
+        b = self.bounds
+        return {
+            "pattern": self.pattern,
+            "durations": list(self.durations),
+            "unit": self.unit,
+            "start_method": self.start_method,
+            "workers": self.workers,
+            "requested_workers": self.requested_workers,
+            "wall": self.wall,
+            "earlier_walls": list(self.earlier_walls),
+            "expected_wall": b.ideal,
+            "lower": b.lower,
+            "upper": b.upper,
+            "tolerance": self.tolerance,
+            "results": self.results,
+            "main_pid": self.main_pid,
+            "intervals": [
+                {**i.to_dict(), "start": i.start - self.origin, "end": i.end - self.origin}
+                for i in self.intervals
+            ],
+        }
+
     def _fail(self, title: str, expected: str, observed: str) -> None:
         fail(f"sleepbench: {title}", expected, f"{observed}\n  run: {self.describe()}",
              self.picture())

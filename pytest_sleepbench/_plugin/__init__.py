@@ -1,0 +1,1 @@
+"""The pytest side: each module owns its options and hooks; ``plugin`` wires them together."""

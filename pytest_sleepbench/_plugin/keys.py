@@ -1,0 +1,20 @@
+"""Where the plugin's parts leave what they collected for each other, on the controller.
+
+Under pytest-xdist these are filled on the controller (from the reports workers send back), so a
+report written at the end of the session sees every worker's results.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+RunRecord = dict[str, object]
+
+#: One record per run or probe timeline a test made, in the order their reports arrived. Each is
+#: ``Run.to_record()`` (or a timeline's record) plus ``nodeid``, ``outcome`` ("passed" /
+#: "failed"), ``checks`` ([{"name", "status", "message"}]) and ``title``.
+RUNS_KEY = pytest.StashKey[list[RunRecord]]()
+
+#: The grading JSON document (schema 1), set by the grading plugin at session finish before
+#: any report that reads it is written.
+GRADEBOOK_KEY = pytest.StashKey[dict[str, object]]()
