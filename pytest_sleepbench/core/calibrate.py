@@ -38,8 +38,8 @@ class Calibration:
 
     def describe(self) -> str:
         return (
-            f"{self.start_method} start {self.startup * 1000:.1f} ms, "
-            f"pool {self.pool * 1000:.1f} ms, jitter {self.jitter * 1000:.2f} ms"
+            f"{self.start_method} (start {self.startup * 1000:.1f} ms, "
+            f"pool {self.pool * 1000:.1f} ms, jitter {self.jitter * 1000:.2f} ms)"
         )
 
 

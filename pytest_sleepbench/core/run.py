@@ -14,9 +14,10 @@ from .model import Schedule, list_schedule
 from .patterns import DEFAULT_DURATIONS, POOL_PATTERNS, execute
 from .picture import render
 from .sink import Interval, Sink
-from .verdict import fail
+from .verdict import fail, recorded
 
 __all__ = ["Run", "run_pattern"]
+
 
 
 @dataclass(eq=False)
@@ -44,6 +45,8 @@ class Run:
     """Walls of earlier attempts that only missed the upper time bound (see the noise policy)."""
     again: Callable[[], Run] | None = field(default=None, repr=False)
     """Runs the same pattern once more; used up by the first repeat."""
+    checks: list[dict[str, str]] = field(default_factory=list)
+    """Every assertion made on this run, in order, with its verdict."""
 
     # -- what was observed -------------------------------------------------------------------
 
@@ -146,6 +149,7 @@ class Run:
             "upper": b.upper,
             "tolerance": self.tolerance,
             "results": self.results,
+            "checks": list(self.checks),
             "main_pid": self.main_pid,
             "intervals": [
                 {**i.to_dict(), "start": i.start - self.origin, "end": i.end - self.origin}
@@ -154,6 +158,7 @@ class Run:
         }
 
     def _fail(self, title: str, expected: str, observed: str) -> None:
+        __tracebackhide__ = True
         fail(f"sleepbench: {title}", expected, f"{observed}\n  run: {self.describe()}",
              self.picture())
 
@@ -162,15 +167,19 @@ class Run:
 
     # -- assertions --------------------------------------------------------------------------
 
+    @recorded("serial")
     def assert_serial(self) -> None:
         """No two tasks overlapped, and the wall time is the sum, within the bounds."""
+        __tracebackhide__ = True
         if self.peak > 1:
             self._fail("tasks overlapped in a run meant to be serial",
                        "peak concurrency 1", f"peak concurrency {self.peak}")
         self._assert_wall()
 
+    @recorded("parallel")
     def assert_parallel(self) -> None:
         """Tasks overlapped as the schedule predicts, and the wall time is the makespan."""
+        __tracebackhide__ = True
         n = len(self.durations)
         if n < 2:
             raise ValueError("assert_parallel needs at least two tasks")
@@ -184,15 +193,19 @@ class Run:
                        f" allowing for start-up)", f"peak concurrency {self.peak}")
         self._assert_wall()
 
+    @recorded("input_order")
     def assert_input_order(self) -> None:
         """Results came back in the order the inputs were given (``map``'s promise)."""
+        __tracebackhide__ = True
         want = list(range(len(self.durations)))
         if list(self.delivered) != want:
             self._fail("results were not delivered in input order",
                        self._labels(want), self._labels(self.delivered))
 
+    @recorded("completion_order")
     def assert_completion_order(self) -> None:
         """Results came back as tasks finished, in an order the schedule allows."""
+        __tracebackhide__ = True
         ends = self.finishes()
         order = list(self.delivered)
         late = [
@@ -216,8 +229,10 @@ class Run:
                 self._labels(order),
             )
 
+    @recorded("fastest_first")
     def assert_fastest_first(self) -> None:
         """Results came back shortest first, which needs a worker for every task."""
+        __tracebackhide__ = True
         n = len(self.durations)
         if self.workers < n:
             self._fail(
@@ -235,6 +250,7 @@ class Run:
 
     def check(self) -> None:
         """The pattern's own promises: what the lesson says this pattern does."""
+        __tracebackhide__ = True
         main_only = all(i.pid == self.main_pid for i in self.intervals)
         if self.pattern == "serial":
             if not main_only:
@@ -266,6 +282,7 @@ class Run:
         return list_schedule(durations, workers, firsts[:workers])
 
     def _assert_wall(self) -> None:
+        __tracebackhide__ = True
         b = self.bounds
         if self.wall < b.lower:
             self._fail("the run was faster than its sleeps allow",
@@ -285,6 +302,7 @@ class Run:
         self.again = None
 
     def _assert_wall_once(self) -> None:
+        __tracebackhide__ = True
         b = self.bounds
         if self.wall > b.upper:
             self._fail("the run took longer than the schedule allows",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .model import peak_concurrency
 from .picture import render
 from .sink import Interval, Sink
-from .verdict import fail
+from .verdict import fail, recorded
 
 __all__ = ["Timeline", "chain_lower_bound", "peak", "processes"]
 
@@ -46,6 +46,7 @@ class Timeline:
     def __init__(self, sink: Sink, main_pid: int | None = None) -> None:
         self.sink = sink
         self.main_pid = os.getpid() if main_pid is None else main_pid
+        self.checks: list[dict[str, str]] = []
 
     @property
     def intervals(self) -> list[Interval]:
@@ -61,6 +62,25 @@ class Timeline:
 
     def clear(self) -> None:
         self.sink.clear()
+        self.checks.clear()
+
+    def to_record(self) -> dict[str, object]:
+        """A JSON-ready account of the timeline; times are seconds after its first start."""
+        intervals = self.intervals
+        origin = min((i.start for i in intervals), default=0.0)
+        return {
+            "pattern": "probe",
+            "workers": len(processes(intervals)),
+            "peak": peak(intervals),
+            "wall": max((i.end for i in intervals), default=origin) - origin,
+            "expected_wall": None,
+            "main_pid": self.main_pid,
+            "checks": list(self.checks),
+            "intervals": [
+                {**i.to_dict(), "start": i.start - origin, "end": i.end - origin}
+                for i in intervals
+            ],
+        }
 
     def picture(self, width: int = 80, expected: float | None = None) -> str:
         return render(self.intervals, width=width, main_pid=self.main_pid, expected=expected)
@@ -72,8 +92,10 @@ class Timeline:
             f"peak concurrency {peak(intervals)}"
         )
 
+    @recorded("serial")
     def assert_serial(self) -> None:
         """No two recorded intervals overlapped."""
+        __tracebackhide__ = True
         intervals = self.intervals
         if not intervals:
             fail("sleepbench: nothing was recorded", "at least one interval", "none", "")
@@ -85,8 +107,10 @@ class Timeline:
                 self.picture(),
             )
 
+    @recorded("parallel")
     def assert_parallel(self, n: int | None = None) -> None:
         """At some instant at least ``n`` recorded intervals were open (2 when not given)."""
+        __tracebackhide__ = True
         intervals = self.intervals
         want = 2 if n is None else n
         if want < 1:

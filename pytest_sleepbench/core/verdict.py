@@ -1,10 +1,16 @@
-"""How a failed check reads: what was expected, what was observed, and the picture."""
+"""How a failed check reads: what was expected, what was observed, and the picture.
+
+Functions on the way to a failure set ``__tracebackhide__``, which pytest honours, so a failed
+assertion points at the user's line rather than at this package.
+"""
 
 from __future__ import annotations
 
-from typing import NoReturn
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
-__all__ = ["SleepbenchAssertion", "fail", "message"]
+__all__ = ["SleepbenchAssertion", "fail", "message", "recorded"]
 
 
 class SleepbenchAssertion(AssertionError):
@@ -23,4 +29,27 @@ def message(title: str, expected: str, observed: str, picture: str) -> str:
 
 
 def fail(title: str, expected: str, observed: str, picture: str) -> NoReturn:
+    __tracebackhide__ = True
     raise SleepbenchAssertion(title, expected, observed, picture)
+
+
+_Method = TypeVar("_Method", bound=Callable[..., None])
+
+
+def recorded(name: str) -> Callable[[_Method], _Method]:
+    """Keep each assertion's verdict on the object, for reports: pass, or fail and why."""
+
+    def wrap(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def checked(self: Any, *args: Any, **kwargs: Any) -> None:
+            __tracebackhide__ = True
+            try:
+                method(self, *args, **kwargs)
+            except AssertionError as error:
+                self.checks.append({"name": name, "status": "fail", "message": str(error)})
+                raise
+            self.checks.append({"name": name, "status": "pass", "message": ""})
+
+        return checked  # type: ignore[return-value]
+
+    return wrap

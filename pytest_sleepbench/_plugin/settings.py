@@ -1,0 +1,115 @@
+"""The plugin's settings: each option has an ini twin, and one function resolves them.
+
+Precedence is marker, then command line, then ini file, then the default; every value is
+validated where it enters, and a bad one is a usage error that names where it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+__all__ = ["Settings", "add_options", "resolve"]
+
+DEFAULT_UNIT = 0.05
+
+UNIT_HELP = (
+    "real seconds one tutorial second lasts when sleepbench runs a pattern "
+    f"(default {DEFAULT_UNIT})"
+)
+START_METHOD_HELP = (
+    "multiprocessing start method for patterns: fork, forkserver or spawn "
+    "(default: the platform's)"
+)
+TOLERANCE_HELP = (
+    "seconds within which two finishes count as a tie, also added per scheduling event to "
+    "upper time bounds; 'auto' (default) derives it from the measured jitter"
+)
+
+
+def _positive_float(what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{what} must be positive, got {text!r}")
+        return value
+
+    return parse
+
+
+def _start_method(text: str) -> str:
+    methods = multiprocessing.get_all_start_methods()
+    if text not in methods:
+        raise argparse.ArgumentTypeError(
+            f"start method must be one of {', '.join(methods)}, got {text!r}"
+        )
+    return text
+
+
+def _tolerance(text: str) -> float | str:
+    if text == "auto":
+        return "auto"
+    return _positive_float("tolerance")(text)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sleepbench", "concurrency checks by timing")
+    group.addoption("--sleepbench-unit", type=_positive_float("unit"), metavar="SECONDS",
+                    help=UNIT_HELP)
+    group.addoption("--sleepbench-start-method", type=_start_method, metavar="METHOD",
+                    help=START_METHOD_HELP)
+    group.addoption("--sleepbench-tolerance", type=_tolerance,
+                    metavar="SECONDS|auto", help=TOLERANCE_HELP)
+    parser.addini("sleepbench_unit", UNIT_HELP)
+    parser.addini("sleepbench_start_method", START_METHOD_HELP)
+    parser.addini("sleepbench_tolerance", TOLERANCE_HELP)
+
+
+@dataclass(frozen=True)
+class Settings:
+    unit: float
+    start_method: str
+    tolerance: float | None
+    """Seconds, or ``None`` to derive it from calibration."""
+
+
+def _from_ini(config: pytest.Config, name: str, parse: Callable[[str], object]) -> object:
+    raw = str(config.getini(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return parse(raw)
+    except argparse.ArgumentTypeError as err:
+        raise pytest.UsageError(f"ini option {name}: {err}") from None
+
+
+def resolve(config: pytest.Config, overrides: dict[str, object] | None = None) -> Settings:
+    """The settings in force: ``overrides`` (from a marker) over command line over ini."""
+    over = overrides or {}
+
+    def pick(key: str, option: str, ini: str, parse: Callable[[str], object],
+             default: object) -> object:
+        if over.get(key) is not None:
+            return over[key]
+        cli = config.getoption(option)
+        if cli is not None:
+            return cli
+        from_ini = _from_ini(config, ini, parse)
+        return default if from_ini is None else from_ini
+
+    unit = pick("unit", "sleepbench_unit", "sleepbench_unit", _positive_float("unit"),
+                DEFAULT_UNIT)
+    method = pick("start_method", "sleepbench_start_method", "sleepbench_start_method",
+                  _start_method, multiprocessing.get_start_method())
+    tolerance = pick("tolerance", "sleepbench_tolerance", "sleepbench_tolerance", _tolerance,
+                     "auto")
+    assert isinstance(unit, float | int) and isinstance(method, str)
+    assert tolerance == "auto" or isinstance(tolerance, float | int)
+    return Settings(float(unit), method, None if tolerance == "auto" else float(tolerance))

@@ -1,0 +1,106 @@
+"""A bench: the runs and probes of one test (or one script), and where they record.
+
+This is what the ``sleepbench`` fixture hands a test, and it works the same outside pytest:
+
+    with Bench(unit=0.02) as bench:
+        bench.run("map", [5, 4, 3, 2, 1], workers=5).assert_input_order()
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from .probe import AsyncProbe, Probe
+from .run import Run, run_pattern
+from .sink import Sink
+from .timeline import Timeline
+
+__all__ = ["Bench"]
+
+
+class Bench:
+    def __init__(
+        self,
+        *,
+        unit: float = 0.05,
+        start_method: str | None = None,
+        tolerance: float | None = None,
+        xdist_workers: int = 1,
+    ) -> None:
+        self.unit = unit
+        self.start_method = start_method or multiprocessing.get_start_method()
+        self.tolerance = tolerance
+        self.xdist_workers = xdist_workers
+        self.runs: list[Run] = []
+        self._dir: Path | None = None
+        self._timeline: Timeline | None = None
+
+    def _sink(self, name: str) -> Sink:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="sleepbench-"))
+        return Sink.create(self._dir / name)
+
+    def run(
+        self,
+        pattern: str,
+        durations: Sequence[float] | None = None,
+        *,
+        workers: int | None = None,
+        start_method: str | None = None,
+        unit: float | None = None,
+    ) -> Run:
+        """Run one of the six patterns and return what it did; see :class:`Run`."""
+        run = run_pattern(
+            pattern,
+            durations,
+            unit=self.unit if unit is None else unit,
+            sink=self._sink(f"run-{len(self.runs)}.jsonl"),
+            workers=workers,
+            start_method=start_method or self.start_method,
+            tolerance=self.tolerance,
+            xdist_workers=self.xdist_workers,
+        )
+        self.runs.append(run)
+        return run
+
+    @property
+    def timeline(self) -> Timeline:
+        """Every interval the probes of this bench recorded, from any process or thread."""
+        if self._timeline is None:
+            self._timeline = Timeline(self._sink("probes.jsonl"))
+        return self._timeline
+
+    def probe(self, seconds: float) -> Probe:
+        """A picklable callable that takes any arguments, sleeps ``seconds``, and records."""
+        return Probe(_checked(seconds), self.timeline.sink)
+
+    def aprobe(self, seconds: float) -> AsyncProbe:
+        """The asyncio twin of :meth:`probe`."""
+        return AsyncProbe(_checked(seconds), self.timeline.sink)
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _checked(seconds: float) -> float:
+    if not seconds >= 0:
+        raise ValueError(f"a probe sleeps a non-negative number of seconds, got {seconds!r}")
+    return float(seconds)
