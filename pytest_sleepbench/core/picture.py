@@ -86,6 +86,8 @@ def render(
     total = max(finish, expected or 0.0, span or 0.0, 1e-9)
     heads = {id(r): f"{r.label} [{r.pid}]" for r in rows}
     label_width = min(max(len(h) for h in heads.values()) + 1, 28)
+    # On a narrow terminal the bars matter more than the pids: give the labels what is left.
+    label_width = max(6, min(label_width, width - 12))
     columns = max(width - label_width - 2, 10)
 
     def col(t: float) -> int:
@@ -106,18 +108,21 @@ def render(
         lines.append(f"{head:<{label_width}}|{''.join(cells)}")
     axis = ["-"] * columns
     ticks = 4
-    scale = [" "] * (columns + 12)
+    scale = [" "] * columns
     for k in range(ticks + 1):
         c = round(k * (columns - 1) / ticks)
         axis[c] = "+"
         value = k * total / ticks
         text = f"{value * 1000:.0f}ms" if total < 1 else f"{value:.2f}s"
-        start = min(c, columns + 12 - len(text))
+        # Right-align the last label under its tick so the scale never runs past ``width``.
+        start = max(0, min(c, columns - len(text)))
         scale[start : start + len(text)] = text
     if marker is not None:
         axis[marker] = "^"
     lines.append(f"{'':<{label_width}} {''.join(axis)}")
     lines.append(f"{'':<{label_width}} {''.join(scale).rstrip()}")
     if expected is not None:
-        lines.append(f"{'':<{label_width}} ^ = expected makespan {expected:.3f}s")
+        legend = f"^ = expected makespan {expected:.3f}s"
+        pad = label_width + 1 if label_width + 1 + len(legend) <= width else 0
+        lines.append(" " * pad + legend)
     return "\n".join(lines)

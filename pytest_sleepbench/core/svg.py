@@ -1,0 +1,231 @@
+"""Timelines as SVG: a row per process, a rectangle per recorded interval, the expected makespan.
+
+Input is a plain record (``Run.to_record()``, a probe timeline's record, or a graded exercise),
+so the same drawing serves test runs and gradebooks. Every string that reaches the markup is
+escaped: labels and messages can come from student code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from html import escape
+
+from .picture import lanes, render
+from .sink import Interval
+
+__all__ = [
+    "number",
+    "record_intervals",
+    "record_names",
+    "record_picture",
+    "timeline_svg",
+]
+
+Record = Mapping[str, object]
+
+WIDTH = 760
+LABEL = 128
+RIGHT = 20
+ROW = 22
+BAR = 15
+TOP = 18
+AXIS = 34
+
+# Colour by task, so the same task reads the same in every row; eight hues that stay apart in
+# print and for the common colour-vision deficiencies.
+PALETTE = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bb5566", "#999933")
+
+
+def number(value: object) -> float | None:
+    """A finite float from a record field, or ``None`` when it is absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        result = float(value)
+    except ValueError:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def record_intervals(record: Record) -> list[Interval]:
+    """The record's intervals; entries that are not well-formed are skipped, not fatal."""
+    raw = record.get("intervals")
+    out: list[Interval] = []
+    if not isinstance(raw, Sequence):
+        return out
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        try:
+            out.append(Interval.from_dict(dict(item)))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def record_names(record: Record) -> dict[int, str]:
+    """Task index to its duration in tutorial seconds, the name a bar carries."""
+    durations = record.get("durations")
+    if not isinstance(durations, Sequence) or isinstance(durations, str):
+        return {}
+    names: dict[int, str] = {}
+    for k, d in enumerate(durations):
+        value = number(d)
+        if value is not None:
+            names[k] = f"{value:g}"
+    return names
+
+
+def _main_pid(record: Record) -> int | None:
+    pid = number(record.get("main_pid"))
+    return None if pid is None else int(pid)
+
+
+def record_picture(record: Record, width: int = 80) -> str:
+    """The text timeline of a record, in ``width`` columns; times are relative to its start."""
+    return render(
+        record_intervals(record),
+        width=width,
+        main_pid=_main_pid(record),
+        origin=0.0,
+        expected=number(record.get("expected_wall")),
+        names=record_names(record),
+        span=number(record.get("wall")),
+    )
+
+
+def _step(total: float) -> float:
+    """A tick step of 1, 2 or 5 times a power of ten, giving four to ten ticks."""
+    raw = total / 5
+    power = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1.0, 2.0, 5.0):
+        if raw <= factor * power:
+            return factor * power
+    return 10.0 * power
+
+
+def _seconds(value: float, total: float) -> str:
+    return f"{value * 1000:.0f} ms" if total < 1 else f"{value:.2f} s"
+
+
+def _anchor(at: float, width: int) -> str:
+    """Keep a label near either edge inside the picture."""
+    if at > width - 70:
+        return "end"
+    return "start" if at < LABEL + 40 else "middle"
+
+
+def _f(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
+    """An inline ``<svg>`` of the record's timeline (no XML namespace URL: HTML supplies it)."""
+    intervals = record_intervals(record)
+    if not intervals:
+        return '<p class="empty">No intervals were recorded.</p>'
+    main_pid = _main_pid(record)
+    names = record_names(record)
+    rows = lanes(intervals, main_pid)
+    expected = number(record.get("expected_wall"))
+    wall = number(record.get("wall"))
+    lower, upper = number(record.get("lower")), number(record.get("upper"))
+    finish = max(i.end for i in intervals)
+    total = max(finish, expected or 0.0, wall or 0.0, 1e-6)
+    plot = width - LABEL - RIGHT
+    height = TOP + ROW * len(rows) + AXIS
+
+    def x(t: float) -> float:
+        return LABEL + max(0.0, min(t, total)) / total * plot
+
+    bottom = TOP + ROW * len(rows)
+    label = f"timeline: {len(intervals)} intervals in {len(rows)} rows"
+    out = [
+        f'<svg class="timeline" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(label)}">'
+    ]
+    for n, row in enumerate(rows):
+        y = TOP + n * ROW
+        # Without a main pid (a graded script's own process is not known) every row is just
+        # a process, numbered by when it first ran.
+        name = row.label if main_pid is not None else row.label.replace("worker", "process")
+        out.append(f'<g class="row" data-pid="{row.pid}">')
+        if n % 2:
+            out.append(f'<rect class="stripe" x="0" y="{y}" width="{width}" height="{ROW}"/>')
+        out.append(
+            f'<text class="lane" x="4" y="{y + 15}">{escape(name)}'
+            f'<tspan class="pid"> {row.pid}</tspan></text>'
+        )
+        for interval in row.intervals:
+            out.append(_interval(interval, x, y + (ROW - BAR) / 2, names))
+        out.append("</g>")
+    out.append(
+        f'<line class="frame" x1="{LABEL}" y1="{bottom}" x2="{LABEL + plot}" y2="{bottom}"/>'
+    )
+    step = _step(total)
+    k = 0
+    while k * step <= total * (1 + 1e-9):
+        t = k * step
+        out.append(
+            f'<line class="tick" x1="{_f(x(t))}" y1="{TOP}" x2="{_f(x(t))}" y2="{bottom + 4}"/>'
+            f'<text class="tick" x="{_f(x(t))}" y="{bottom + 16}">{_seconds(t, total)}</text>'
+        )
+        k += 1
+    if lower is not None and upper is not None and lower < total:
+        top = min(upper, total)
+        out.append(
+            f'<rect class="bounds" x="{_f(x(lower))}" y="{bottom + 20}" '
+            f'width="{_f(max(x(top) - x(lower), 1.0))}" height="6">'
+            f"<title>allowed wall time {lower:.3f} s .. {upper:.3f} s</title></rect>"
+        )
+    if wall is not None:
+        out.append(
+            f'<line class="wall" x1="{_f(x(wall))}" y1="{TOP - 6}" x2="{_f(x(wall))}" '
+            f'y2="{bottom}"><title>measured wall time {wall:.3f} s</title></line>'
+        )
+    if expected is not None:
+        out.append(
+            f'<line class="expected" x1="{_f(x(expected))}" y1="{TOP - 10}" '
+            f'x2="{_f(x(expected))}" y2="{bottom + 26}">'
+            f"<title>expected makespan {expected:.3f} s</title></line>"
+            f'<text class="expected" x="{_f(x(expected))}" y="{TOP - 8}" '
+            f'text-anchor="{_anchor(x(expected), width)}">expected {expected:.3f} s</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _interval(
+    interval: Interval, x: Callable[[float], float], y: float, names: Mapping[int, str]
+) -> str:
+    left, right = x(interval.start), x(interval.end)
+    task = interval.task
+    if task is not None:
+        who = f"task {task}"
+        if task in names:
+            who += f" ({names[task]} tutorial s)"
+        colour = PALETTE[task % len(PALETTE)]
+        inside = names.get(task, str(task))
+    else:
+        who = f"probe {interval.label}" if interval.label else "task"
+        colour = PALETTE[0]
+        inside = interval.label
+    tip = (
+        f"{who}: requested {interval.seconds:.3f} s, start {interval.start:.3f} s, "
+        f"end {interval.end:.3f} s, pid {interval.pid}"
+    )
+    width = max(right - left, 1.0)
+    task_attr = "" if task is None else f' data-task="{task}"'
+    parts = [
+        f'<rect class="interval" x="{_f(left)}" y="{_f(y)}" width="{_f(width)}" '
+        f'height="{BAR}" fill="{colour}" data-pid="{interval.pid}"{task_attr} '
+        f'data-start="{interval.start:.6f}" data-end="{interval.end:.6f}">'
+        f"<title>{escape(tip)}</title></rect>"
+    ]
+    # A name goes inside its bar only where it fits (about 6.5 px a character at 11 px).
+    if inside and width >= 6.5 * len(inside) + 6:
+        parts.append(
+            f'<text class="bar" x="{_f(left + 3)}" y="{_f(y + BAR - 4)}">{escape(inside)}</text>'
+        )
+    return "".join(parts)
