@@ -1,0 +1,199 @@
+"""Start-up hook for graded scripts, installed as ``sitecustomize`` in the sandbox only.
+
+It runs in every Python process a graded script creates (children of ``fork`` inherit it,
+``spawn`` and ``forkserver`` children load it from ``PYTHONPATH``) and records, as JSON lines:
+
+* each ``time.sleep``: pid, ppid, tid, requested seconds (scaled by the unit), start, end, and
+  the submission index of the pool task it ran in;
+* in the main process: which concurrency constructs were used, and the order in which results
+  reached the main process (``Future.result``, which ``as_completed`` loops and ``map`` end in).
+
+It uses the standard library only and stays importable on old interpreters, because the sandbox
+may run another Python than the grader's. Imported anywhere without the grader's environment
+variables, it does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import Any
+
+_INTERVALS = os.environ.get("SLEEPBENCH_GRADE_INTERVALS", "")
+_EVENTS = os.environ.get("SLEEPBENCH_GRADE_EVENTS", "")
+_UNIT = float(os.environ.get("SLEEPBENCH_GRADE_UNIT", "1") or "1")
+_FORCE_METHOD = os.environ.get("SLEEPBENCH_GRADE_START_METHOD", "")
+_MAIN_VAR = "SLEEPBENCH_GRADE_MAIN_PID"
+
+_real_sleep = time.sleep
+_clock = time.perf_counter
+_state = threading.local()
+_submitted = [0]
+_received: set[int] = set()
+
+
+def _append(path: str, record: dict[str, Any]) -> None:
+    # One O_APPEND write per record keeps lines whole across processes without a lock.
+    line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def _event(kind: str, **data: Any) -> None:
+    if _is_main():
+        _append(_EVENTS, {"kind": kind, "t": _clock(), **data})
+
+
+def _is_main() -> bool:
+    return os.environ.get(_MAIN_VAR) == str(os.getpid())
+
+
+def _sleep(seconds: float) -> None:
+    real = float(seconds) * _UNIT
+    start = _clock()
+    deadline = start + real
+    # A signal may cut a sleep short; the grader's lower bounds rely on it lasting in full.
+    while True:
+        left = deadline - _clock()
+        if left <= 0:
+            break
+        _real_sleep(left)
+    end = _clock()
+    _append(_INTERVALS, {
+        "task": getattr(_state, "task", None), "seconds": real, "pid": os.getpid(),
+        "start": start, "end": end, "tid": threading.get_native_id(),
+        "ppid": os.getppid(), "label": f"{float(seconds):g}",
+    })
+
+
+class _Tagged:
+    """A pool task that remembers its submission index, so its sleeps can name it."""
+
+    def __init__(self, index: int, fn: Any) -> None:
+        self.index = index
+        self.fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        _state.task = self.index
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            _state.task = None
+
+
+def _patch_futures() -> None:
+    import concurrent.futures as cf
+    from concurrent.futures import _base, process, thread
+
+    def wrap_submit(cls: Any) -> None:
+        original = cls.submit
+
+        def submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            index = _submitted[0]
+            _submitted[0] += 1
+            _event("api", name=f"{type(self).__name__}.submit")
+            future = original(self, _Tagged(index, fn), *args, **kwargs)
+            future._sleepbench_task = index
+            return future
+
+        cls.submit = submit
+
+    wrap_submit(process.ProcessPoolExecutor)
+    wrap_submit(thread.ThreadPoolExecutor)
+
+    original_map = _base.Executor.map
+
+    def map_(self: Any, fn: Any, *iterables: Any, **kwargs: Any) -> Any:
+        _event("api", name=f"{type(self).__name__}.map")
+        return original_map(self, fn, *iterables, **kwargs)
+
+    _base.Executor.map = map_
+    process.ProcessPoolExecutor.map = map_  # type: ignore[method-assign]
+
+    original_as_completed = _base.as_completed
+
+    def as_completed(fs: Any, timeout: Any = None) -> Any:
+        _event("api", name="as_completed")
+        return original_as_completed(fs, timeout)
+
+    _base.as_completed = as_completed
+    cf.as_completed = as_completed
+
+    original_result = _base.Future.result
+
+    def result(self: Any, timeout: Any = None) -> Any:
+        value = original_result(self, timeout)
+        index = getattr(self, "_sleepbench_task", None)
+        if index is not None and index not in _received:
+            _received.add(index)
+            _event("result", task=index)
+        return value
+
+    _base.Future.result = result
+
+    for cls in (process.ProcessPoolExecutor, thread.ThreadPoolExecutor):
+        original_init = cls.__init__
+
+        def init(self: Any, *args: Any, __original: Any = original_init, **kwargs: Any) -> None:
+            _event("api", name=type(self).__name__)
+            __original(self, *args, **kwargs)
+
+        cls.__init__ = init
+
+
+def _internal(runner: Any) -> bool:
+    """Whether a process or thread belongs to a pool's machinery, not to the script."""
+    owner = type(runner).__module__
+    if owner in ("threading", "multiprocessing.context", "multiprocessing.process"):
+        owner = getattr(getattr(runner, "_target", None), "__module__", None) or ""
+    return owner.startswith(("concurrent.", "multiprocessing.", "threading"))
+
+
+def _patch_processes() -> None:
+    import multiprocessing
+    from multiprocessing import process
+
+    original_start = process.BaseProcess.start
+
+    def start(self: Any) -> None:
+        if not _internal(self):
+            _event("api", name="Process.start")
+        original_start(self)
+
+    process.BaseProcess.start = start  # type: ignore[method-assign]
+
+    original_thread_start = threading.Thread.start
+
+    def thread_start(self: Any) -> None:
+        if not _internal(self):
+            _event("api", name="Thread.start")
+        original_thread_start(self)
+
+    threading.Thread.start = thread_start  # type: ignore[method-assign]
+
+    if _FORCE_METHOD:
+        multiprocessing.set_start_method(_FORCE_METHOD, force=True)
+        # The main-guard run must stay on the method it asked for, whatever the script says.
+        multiprocessing.set_start_method = lambda *a, **k: None  # type: ignore[assignment]
+
+
+def _install() -> None:
+    if not _INTERVALS:
+        return
+    time.sleep = _sleep
+    if _MAIN_VAR not in os.environ:
+        os.environ[_MAIN_VAR] = str(os.getpid())
+        _event("start")
+        _patch_futures()
+        _patch_processes()
+
+
+_install()

@@ -1,0 +1,64 @@
+"""What the start-up hook recorded in one run: sleeps, constructs used, results received."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.sink import Interval
+
+__all__ = ["Recording", "read_recording"]
+
+# A run may write its own lines into the record files; past this many they are not read.
+_MAX_LINES = 20_000
+
+
+@dataclass
+class Recording:
+    intervals: list[Interval] = field(default_factory=list)
+    api: list[str] = field(default_factory=list)
+    """Constructs the main process used, in order (``ProcessPoolExecutor.submit``, ...)."""
+    delivered: list[int] = field(default_factory=list)
+    """Submission indices of pool tasks, in the order the main process received results."""
+    started: float | None = None
+    """When the main process's interpreter reached the hook."""
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(8 << 20)
+    except OSError:
+        return []
+    out = []
+    for line in raw.splitlines()[:_MAX_LINES]:
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+def read_recording(folder: Path) -> Recording:
+    rec = Recording()
+    intervals = []
+    for item in _lines(folder / "intervals.jsonl"):
+        try:
+            intervals.append(Interval.from_dict(item))
+        except (KeyError, TypeError, ValueError):
+            continue
+    rec.intervals = sorted(intervals, key=lambda i: (i.start, i.end))
+    for event in _lines(folder / "events.jsonl"):
+        kind = event.get("kind")
+        if kind == "api":
+            rec.api.append(str(event.get("name")))
+        elif kind == "result" and isinstance(event.get("task"), int):
+            rec.delivered.append(int(str(event["task"])))
+        elif kind == "start" and isinstance(event.get("t"), float):
+            rec.started = float(str(event["t"]))
+    return rec
+
+
