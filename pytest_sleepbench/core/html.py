@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from .model import list_schedule
 from .svg import Record, number, timeline_svg
 
 __all__ = ["build_page"]
@@ -34,6 +35,7 @@ td.pass a, .badge.pass { color: var(--pass); }
 td.fail a, .badge.fail { color: var(--fail); font-weight: 600; }
 td.missing a, .badge.missing, .badge.skip { color: var(--missing); }
 td.total { font-weight: 600; }
+th .pattern { font-weight: 400; font-size: 11px; color: var(--muted); }
 .badge { font-weight: 600; text-transform: uppercase; font-size: 12px; }
 article.run { border: 1px solid var(--line); border-left: 6px solid var(--pass);
   border-radius: 4px; padding: 8px 12px; margin: 12px 0; }
@@ -171,15 +173,40 @@ def _runs_section(runs: Sequence[Record]) -> str:
     return f'<section id="runs"><h2>Test runs</h2>{table}{LEGEND}{"".join(articles)}</section>'
 
 
-def _exercise_ids(submissions: Sequence[Record], assignment: Record) -> list[str]:
-    ids: dict[str, None] = {}
+def _exercise_ids(submissions: Sequence[Record], assignment: Record) -> dict[str, str]:
+    """Exercise ids in the assignment's order, each with its pattern."""
+    ids: dict[str, str] = {}
     for exercise in _records(assignment.get("exercises")):
         if exercise.get("id") is not None:
-            ids.setdefault(str(exercise["id"]), None)
+            ids.setdefault(str(exercise["id"]), str(exercise.get("pattern") or ""))
     for submission in submissions:
         for exercise in _records(submission.get("exercises")):
-            ids.setdefault(str(exercise.get("id", "?")), None)
-    return list(ids)
+            ids.setdefault(str(exercise.get("id", "?")), str(exercise.get("pattern") or ""))
+    return ids
+
+
+def _with_model(exercise: Record, assignment: Record) -> Record:
+    """The exercise with the model's makespan, if the grade does not carry one.
+
+    The same model as for test runs: the assignment's durations in its unit, list-scheduled
+    over the workers the script really used (one for ``serial``).
+    """
+    if exercise.get("expected_wall") is not None:
+        return exercise
+    unit = number(assignment.get("unit"))
+    workers = number(exercise.get("workers"))
+    spec = next((e for e in _records(assignment.get("exercises"))
+                 if str(e.get("id")) == str(exercise.get("id"))), None)
+    durations = spec.get("durations") if spec is not None else None
+    if (unit is None or workers is None or workers < 1 or isinstance(durations, str)
+            or not isinstance(durations, Sequence)):
+        return exercise
+    seconds = [d * unit for d in (number(x) for x in durations) if d is not None and d >= 0]
+    if not seconds:
+        return exercise
+    width = 1 if exercise.get("pattern") == "serial" else int(workers)
+    makespan = list_schedule(seconds, width).makespan
+    return {**exercise, "expected_wall": makespan, "durations": list(durations), "unit": unit}
 
 
 def _gradebook(document: Record) -> str:
@@ -187,7 +214,10 @@ def _gradebook(document: Record) -> str:
     assignment = assignment if isinstance(assignment, Mapping) else {}
     submissions = _records(document.get("submissions"))
     columns = _exercise_ids(submissions, assignment)
-    head = "".join(f"<th>{_text(c)}</th>" for c in columns)
+    head = "".join(
+        f'<th>{_text(c)}<br><span class="pattern">{_text(p)}</span></th>'
+        for c, p in columns.items()
+    )
     rows = []
     details = []
     for s, submission in enumerate(submissions):
@@ -201,6 +231,7 @@ def _gradebook(document: Record) -> str:
                 cells.append('<td class="missing">-</td>')
                 continue
             k, exercise = by_id[column]
+            exercise = _with_model(exercise, assignment)
             status = _status(exercise.get("status"), ("pass", "fail", "missing"), "fail")
             anchor = f"s{s}-e{k}"
             cells.append(

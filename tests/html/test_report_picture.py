@@ -1,0 +1,46 @@
+"""The text timeline of a record fits the width it is given and marks the expected makespan."""
+
+from __future__ import annotations
+
+import pytest
+from report_data import Record, real_record
+
+from pytest_sleepbench.core.svg import record_picture
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Record]:
+    tmp = tmp_path_factory.mktemp("runs")
+    return {p: real_record(p, tmp) for p in ("serial", "process_loop", "map")}
+
+
+@pytest.mark.parametrize("width", [30, 40, 60, 80, 120, 200])
+@pytest.mark.parametrize("pattern", ["serial", "process_loop", "map"])
+def test_every_line_fits_the_width(records: dict[str, Record], pattern: str, width: int) -> None:
+    lines = record_picture(records[pattern], width=width).splitlines()
+    assert lines
+    assert max(len(line) for line in lines) <= width, "\n".join(lines)
+
+
+def test_rows_are_labelled_by_process(records: dict[str, Record]) -> None:
+    lines = record_picture(records["process_loop"], width=100).splitlines()
+    assert [line.split(" [")[0] for line in lines[:10]] == [f"worker {n}" for n in range(1, 11)]
+    assert record_picture(records["serial"], width=100).startswith("main [")
+
+
+def test_expected_makespan_is_marked_in_its_column(records: dict[str, Record]) -> None:
+    record = records["map"]
+    lines = record_picture(record, width=100).splitlines()
+    axis = next(line for line in lines if "+--" in line)
+    column = axis.index("^")
+    bars = [line for line in lines if "|" in line]
+    assert len(bars) == 2
+    # The marker is drawn before the bars, so each row shows it where no bar covers it.
+    for bar in bars:
+        assert bar[column] in ":=]0123456789"
+    assert f"expected makespan {float(str(record['expected_wall'])):.3f}s" in lines[-1]
+    scale_start = axis.index("+")
+    wall = float(str(record["wall"]))
+    expected = float(str(record["expected_wall"]))
+    columns = len(axis) - scale_start
+    assert column - scale_start == round(expected / max(wall, expected) * (columns - 1))
