@@ -75,7 +75,7 @@ def _unknown(marker: pytest.Mark, allowed: set[str]) -> None:
 
 def pattern_marker(marker: pytest.Mark) -> PatternMarker:
     _unknown(marker, {"pattern", "durations", "workers", "start_method", "unit", "check"})
-    args = list(marker.args) + [None, None]
+    args = [*marker.args, None, None]
     pattern = marker.kwargs.get("pattern", args[0])
     if pattern not in PATTERNS:
         raise _bad(marker, f"pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
@@ -92,7 +92,7 @@ def pattern_marker(marker: pytest.Mark) -> PatternMarker:
 
 def wall_marker(marker: pytest.Mark) -> WallMarker:
     _unknown(marker, {"at_least", "at_most", "serial", "parallel", "workers"})
-    args = list(marker.args) + [None, None]
+    args = [*marker.args, None, None]
     parsed = WallMarker(
         at_least=_number(marker, marker.kwargs.get("at_least", args[0]), "at_least"),
         at_most=_number(marker, marker.kwargs.get("at_most", args[1]), "at_most"),

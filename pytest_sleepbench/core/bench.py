@@ -40,6 +40,12 @@ class Bench:
         self._dir: Path | None = None
         self._timeline: Timeline | None = None
 
+    def __repr__(self) -> str:
+        return (
+            f"<Bench unit={self.unit:g}s start_method={self.start_method} "
+            f"runs={len(self.runs)}>"
+        )
+
     def _sink(self, name: str) -> Sink:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="sleepbench-"))

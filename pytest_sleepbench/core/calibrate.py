@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .clock import now, sleep_for
 
-__all__ = ["Calibration", "calibrate", "cached"]
+__all__ = ["Calibration", "cached", "calibrate"]
 
 # Processes started per start-up measurement: enough to include the contention of booting
 # several interpreters on few cores, few enough to stay cheap under spawn.
@@ -52,11 +52,11 @@ def calibrate(start_method: str) -> Calibration:
     # The first start of forkserver also starts its server; that is paid once per session,
     # not per run, so warm it up before timing.
     if start_method == "forkserver":
-        warm = ctx.Process(target=_noop)
+        warm = ctx.Process(target=_noop)  # type: ignore[attr-defined]
         warm.start()
         warm.join()
     begin = now()
-    procs = [ctx.Process(target=_noop) for _ in range(_STARTS)]
+    procs = [ctx.Process(target=_noop) for _ in range(_STARTS)]  # type: ignore[attr-defined]
     for p in procs:
         p.start()
     for p in procs:

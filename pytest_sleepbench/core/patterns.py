@@ -8,9 +8,15 @@ order the main process receives results is the order of the durations it sees.
 from __future__ import annotations
 
 import concurrent.futures
+
+# Bound now, not on first use: ``concurrent.futures`` loads this lazily, and a class pickled
+# to workers must be the one the module holds even if something re-imports it later (pytester
+# runs in-process do, between runs).
+import concurrent.futures.process
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -91,6 +97,23 @@ def execute(
         raise ValueError(f"workers must be at least 1, got {workers}")
     sink.clear()
     ctx = multiprocessing.get_context(start_method)
+    with warnings.catch_warnings():
+        # Python 3.12+ warns when a threaded process forks (pytest-xdist and pytest-timeout
+        # run threads). The children here only sleep and write one line, which that hazard
+        # cannot reach, and under -W error the warning would stop the run.
+        warnings.filterwarnings("ignore", ".*use of fork\\(\\) may lead to deadlocks",
+                                DeprecationWarning)
+        return _execute(pattern, durations, unit, sink, ctx, workers)
+
+
+def _execute(
+    pattern: str,
+    durations: Sequence[float],
+    unit: float,
+    sink: Sink,
+    ctx: BaseContext,
+    workers: int | None,
+) -> RawRun:
     begin = now()
     if pattern == "serial":
         delivered = [task(i, d, unit, sink) for i, d in enumerate(durations)]
@@ -142,9 +165,10 @@ def _run_pool(
     requested: int = executor._max_workers  # type: ignore[attr-defined]
     results: list[int] = []
     try:
-        submit: Callable[[int, float], concurrent.futures.Future[int]] = (
-            lambda i, d: executor.submit(task, i, d, unit, sink)
-        )
+
+        def submit(i: int, d: float) -> concurrent.futures.Future[int]:
+            return executor.submit(task, i, d, unit, sink)
+
         if pattern == "submit":
             futures = [submit(i, d) for i, d in enumerate(durations)]
             results = [f.result() for f in futures]
@@ -158,7 +182,7 @@ def _run_pool(
         executor.shutdown(wait=True)
     finally:
         # Reached with workers alive only when the run was interrupted (a timeout, Ctrl-C).
-        processes = list((executor._processes or {}).values())  # type: ignore[attr-defined]
+        processes = list((executor._processes or {}).values())
         executor.shutdown(wait=False, cancel_futures=True)
         _kill(processes)
     return results, requested

@@ -6,7 +6,6 @@ executor or a ``Process`` of any start method, and each call lands in the same t
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from .clock import now, sleep_for
@@ -39,6 +38,8 @@ class AsyncProbe:
     sink: Sink
 
     async def __call__(self, *args: object, **kwargs: object) -> None:
+        import asyncio  # only code that awaits a probe pays for importing asyncio
+
         start = now()
         await asyncio.sleep(self.seconds)
         # The loop may wake a coroutine a hair early on coarse clocks; finish the promise.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import timeline as tl
-from .bounds import Bounds, auto_tolerance, wall_bounds
+from .bounds import Bounds, auto_tolerance, share, wall_bounds
 from .calibrate import Calibration
 from .calibrate import cached as calibration_for
 from .model import Schedule, list_schedule
@@ -17,6 +18,9 @@ from .sink import Interval, Sink
 from .verdict import fail, recorded
 
 __all__ = ["Run", "run_pattern"]
+
+# How many calibrated start-ups apart workers may become ready before overlap is not owed.
+_STAGGER = 3.0
 
 
 
@@ -97,12 +101,15 @@ class Run:
     def expected_peak(self) -> int:
         """Peak concurrency the model promises even if process starts are slow.
 
-        Worker ``w`` is taken to be ready only after ``w`` calibrated start-ups, one and a half
-        times over, so under ``spawn`` with a small unit fewer tasks need to overlap.
+        Worker ``w`` is taken to be ready only after ``w`` calibrated start-ups, three times
+        over (start-up under load was measured at two to five times the idle figure) and widened by the xdist share, so under ``spawn`` with a small unit fewer
+        tasks need to overlap: a unit too small for the start method cannot demand overlap
+        that the machine could not deliver (the benchmark reports the smallest unit that can).
         """
         if self.pattern == "serial":
             return 1
-        startup = 1.5 * self.calibration.startup
+        widen = share(self.xdist_workers, self.calibration.cores)
+        startup = _STAGGER * widen * self.calibration.startup
         release = [w * startup for w in range(self.workers)]
         durations = [d * self.unit for d in self.durations]
         return list_schedule(durations, self.workers, release).peak
@@ -183,14 +190,16 @@ class Run:
         n = len(self.durations)
         if n < 2:
             raise ValueError("assert_parallel needs at least two tasks")
-        want = max(self.expected_peak(), 2 if self.workers > 1 else 1)
+        want = self.expected_peak()
         if self.workers < 2:
             self._fail("all tasks ran in one process", "tasks spread over at least 2 processes",
                        f"{self.workers} process ran them all")
         if self.peak < want:
             self._fail("tasks did not overlap as the schedule predicts",
-                       f"peak concurrency {want} (min of {self.workers} workers and {n} tasks,"
-                       f" allowing for start-up)", f"peak concurrency {self.peak}")
+                       f"peak concurrency {want} ({self.workers} workers, {n} tasks, workers"
+                       f" ready {_STAGGER * self.calibration.startup * 1000:.0f} ms apart at"
+                       f" most)",
+                       f"peak concurrency {self.peak}")
         self._assert_wall()
 
     @recorded("input_order")
@@ -204,29 +213,27 @@ class Run:
 
     @recorded("completion_order")
     def assert_completion_order(self) -> None:
-        """Results came back as tasks finished, in an order the schedule allows."""
+        """Results came back in the order their tasks finished (``as_completed``'s promise).
+
+        Judged against the observed finishes, within the tolerance: which worker picks up which
+        task is a race the executor does not promise, so the model's order is only shown.
+        """
         __tracebackhide__ = True
         ends = self.finishes()
         order = list(self.delivered)
         late = [
-            (a, b) for a, b in zip(order, order[1:], strict=False)
+            (a, b) for a, b in itertools.pairwise(order)
             if ends[a] > ends[b] + self.tolerance
         ]
         if late:
             a, b = late[0]
             self._fail(
                 "results were not delivered in completion order",
-                f"the order tasks finished: {self._labels(sorted(ends, key=ends.__getitem__))}",
+                f"the order tasks finished: {self._labels(sorted(ends, key=ends.__getitem__))}"
+                f" (the model, with {self.workers} worker(s): "
+                f"{self.schedule.describe_order(self.tolerance, list(self.names().values()))})",
                 f"{self._labels(order)} ({self.durations[a]:g} was delivered before "
                 f"{self.durations[b]:g}, which finished {ends[a] - ends[b]:.3f}s earlier)",
-            )
-        schedule = self._schedule_from_observed_starts()
-        if not schedule.allows(order, self.tolerance):
-            self._fail(
-                "tasks did not finish in an order the schedule allows",
-                f"{schedule.describe_order(self.tolerance, list(self.names().values()))} "
-                f"({self.workers} worker(s), ties within {self.tolerance * 1000:.0f} ms)",
-                self._labels(order),
             )
 
     @recorded("fastest_first")
@@ -271,15 +278,6 @@ class Run:
             self.assert_completion_order()
 
     # -- helpers -----------------------------------------------------------------------------
-
-    def _schedule_from_observed_starts(self) -> Schedule:
-        firsts = sorted(
-            min(i.start for i in self.intervals if i.pid == pid) - self.origin
-            for pid in tl.processes(self.intervals)
-        )
-        workers = 1 if self.pattern == "serial" else self.workers
-        durations = [d * self.unit for d in self.durations]
-        return list_schedule(durations, workers, firsts[:workers])
 
     def _assert_wall(self) -> None:
         __tracebackhide__ = True

@@ -1,0 +1,125 @@
+"""Assertions fail on runs that break their promise, and say why with a picture."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+
+import pytest
+
+from pytest_sleepbench.core.bench import Bench
+from pytest_sleepbench.core.bounds import share, wall_bounds
+from pytest_sleepbench.core.calibrate import Calibration
+from pytest_sleepbench.core.run import Run
+from pytest_sleepbench.core.verdict import SleepbenchAssertion
+
+UNIT = 0.02
+
+
+@pytest.fixture
+def bench(sleepbench: Bench) -> Bench:
+    # The plugin's own fixture, so margins widen as they should under pytest-xdist.
+    sleepbench.unit = UNIT
+    sleepbench.start_method = "fork"
+    return sleepbench
+
+
+def test_a_serial_run_in_disguise_is_not_parallel(bench: Bench) -> None:
+    # Real intervals of tasks run one after another, presented as if a pool had run them.
+    run = dataclasses.replace(bench.run("serial", [1, 1, 1]), pattern="map")
+    with pytest.raises(SleepbenchAssertion) as failure:
+        run.assert_parallel()
+    assert "all tasks ran in one process" in str(failure.value)
+    assert "main [" in failure.value.picture
+
+
+def test_processes_joined_one_by_one_do_not_overlap(bench: Bench) -> None:
+    probe = bench.probe(UNIT)
+    for _ in range(3):
+        p = multiprocessing.get_context("fork").Process(target=probe)
+        p.start()
+        p.join()
+    assert len(bench.timeline.processes) == 3
+    with pytest.raises(SleepbenchAssertion, match="did not run 2 at a time"):
+        bench.timeline.assert_parallel()
+    bench.timeline.assert_serial()
+
+
+def test_results_out_of_input_order_fail_with_expected_and_observed(bench: Bench) -> None:
+    run = bench.run("map", [3, 2, 1], workers=3)
+    run.assert_input_order()
+    broken = dataclasses.replace(run, delivered=(2, 1, 0), checks=[])
+    with pytest.raises(SleepbenchAssertion) as failure:
+        broken.assert_input_order()
+    assert failure.value.expected == "3, 2, 1"
+    assert failure.value.observed.startswith("1, 2, 3")
+    assert "expected makespan" in failure.value.picture
+    assert broken.checks[-1]["status"] == "fail"
+
+
+def test_results_read_in_submission_order_are_not_completion_order(bench: Bench) -> None:
+    run = bench.run("as_completed", [5, 4, 3, 2, 1], workers=5)
+    in_submission_order = dataclasses.replace(run, delivered=(0, 1, 2, 3, 4))
+    with pytest.raises(SleepbenchAssertion, match="not delivered in completion order"):
+        in_submission_order.assert_completion_order()
+
+
+def test_an_overlapping_run_is_not_serial(bench: Bench) -> None:
+    run = bench.run("processes", [1, 1])
+    with pytest.raises(SleepbenchAssertion, match="overlapped"):
+        run.assert_serial()
+
+
+def test_a_run_too_fast_for_its_sleeps_is_impossible(bench: Bench) -> None:
+    run = bench.run("serial", [1, 2])
+    faked = dataclasses.replace(run, wall=2 * UNIT, again=None)
+    with pytest.raises(SleepbenchAssertion, match="faster than its sleeps allow"):
+        faked.assert_serial()
+
+
+def test_only_a_late_wall_is_measured_again_and_both_walls_are_reported(bench: Bench) -> None:
+    run = bench.run("serial", [1, 2])
+    late = dataclasses.replace(run, wall=run.bounds.upper + 1.0)
+    late.assert_serial()
+    assert late.earlier_walls == (run.bounds.upper + 1.0,)
+    assert "earlier attempt" in late.describe()
+    stays_late = dataclasses.replace(run, wall=run.bounds.upper + 1.0, again=None)
+    with pytest.raises(SleepbenchAssertion, match="longer than the schedule allows"):
+        stays_late.assert_serial()
+
+
+def _calibration(startup: float = 0.01, pool: float = 0.05, jitter: float = 0.001) -> Calibration:
+    return Calibration("spawn", startup=startup, pool=pool, jitter=jitter, cores=2)
+
+
+def test_the_upper_bound_follows_the_documented_formula() -> None:
+    cal = _calibration()
+    b = wall_bounds(lower=0.3, ideal=0.4, calibration=cal, process_starts=2, pool=True,
+                    chain=3, tolerance=0.005)
+    overhead = cal.pool + 1 * cal.startup
+    assert b.upper == pytest.approx(0.4 + 2 * overhead + 0.005 * (3 + 2))
+    assert (b.lower, b.ideal) == (0.3, 0.4)
+    processes = wall_bounds(lower=0.0, ideal=0.1, calibration=cal, process_starts=10,
+                            pool=False, chain=1, tolerance=0.005)
+    assert processes.upper == pytest.approx(0.1 + 2 * 10 * cal.startup + 0.005 * 3)
+
+
+def test_xdist_workers_sharing_the_cores_widen_the_margin() -> None:
+    assert share(1, 2) == 1.0
+    assert share(2, 2) == 2.0
+    assert share(4, 2) == 3.0
+    alone = wall_bounds(lower=0, ideal=1, calibration=_calibration(), process_starts=2,
+                        pool=True, chain=1, tolerance=0.01)
+    shared = wall_bounds(lower=0, ideal=1, calibration=_calibration(), process_starts=2,
+                         pool=True, chain=1, tolerance=0.01, xdist_workers=4)
+    assert shared.upper - 1 == pytest.approx(3 * (alone.upper - 1))
+
+
+def test_every_assertion_is_recorded_for_reports(bench: Bench) -> None:
+    run: Run = bench.run("map", [2, 1], workers=2)
+    run.assert_parallel()
+    run.assert_input_order()
+    assert [c["name"] for c in run.checks] == ["parallel", "input_order"]
+    record = run.to_record()
+    assert record["checks"] == run.checks
+    assert len(record["intervals"]) == 2  # type: ignore[arg-type]

@@ -1,0 +1,248 @@
+"""The plugin seen from a user's test suite, through real pytest runs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import psutil
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ISSUE_EXAMPLE = """
+import pytest
+
+def test_map_keeps_input_order(sleepbench):
+    run = sleepbench.run("map", [5, 4, 3, 2, 1], workers=5)
+    run.assert_input_order()
+    run.assert_parallel()
+
+@pytest.mark.sleepbench("as_completed")
+def test_completion_order(sleepbench_run):
+    sleepbench_run.assert_completion_order()
+
+def test_my_code_really_overlaps(sleepbench):
+    from concurrent.futures import ThreadPoolExecutor
+    fetch = sleepbench.probe(0.05)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(fetch, range(4)))
+    sleepbench.timeline.assert_parallel(4)
+"""
+
+
+def test_the_examples_of_the_readme_pass(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ISSUE_EXAMPLE)
+    result = pytester.runpytest("--sleepbench-unit=0.02", "--strict-markers", "-W", "error")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        "sleepbench: unit 0.02s, start method * (start * ms, pool * ms, jitter * ms), tolerance*",
+        "*sleepbench runs*",
+        "*test_map_keeps_input_order*map*5*passed",
+        "*test_completion_order*as_completed*passed",
+        "*test_my_code_really_overlaps*probe*passed",
+    ])
+
+
+def test_a_failed_assertion_shows_expected_observed_and_a_timeline(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        def test_serial_is_not_parallel(sleepbench):
+            sleepbench.run("serial", [1, 1]).assert_parallel()
+    """)
+    result = pytester.runpytest("--sleepbench-unit=0.02")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*sleepbench: all tasks ran in one process",
+        "*expected: tasks spread over at least 2 processes",
+        "*observed: 1 process ran them all",
+        "*main [[]*[]] |1=*]1=*]*",
+        "*expected makespan 0.040s",
+    ])
+    # The traceback points at the user's line, not into the plugin.
+    assert "core/run.py" not in result.stdout.str()
+    assert "core/verdict.py" not in result.stdout.str()
+
+
+def test_the_marker_checks_the_patterns_promises_after_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.sleepbench("map", [3, 2, 1], workers=3)
+        def test_checked(sleepbench_run):
+            sleepbench_run.delivered = (2, 1, 0)
+
+        @pytest.mark.sleepbench("map", [3, 2, 1], workers=3, check=False)
+        def test_unchecked(sleepbench_run):
+            sleepbench_run.delivered = (2, 1, 0)
+
+        @pytest.mark.sleepbench("serial", [1])
+        def test_runs_without_naming_the_fixture(sleepbench):
+            assert [r.pattern for r in sleepbench.runs] == ["serial"]
+    """)
+    result = pytester.runpytest("--sleepbench-unit=0.02")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*test_checked*", "*results were not delivered in input order"])
+
+
+def test_marker_beats_command_line_beats_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nsleepbench_unit = 0.03\nsleepbench_start_method = spawn\n")
+    pytester.makepyfile("""
+        import pytest
+
+        def test_settings(sleepbench, pytestconfig):
+            expected = float(pytestconfig.getoption("sleepbench_unit") or 0.03)
+            assert (sleepbench.unit, sleepbench.start_method) == (expected, "spawn")
+
+        @pytest.mark.sleepbench("serial", [1], unit=0.01, start_method="fork")
+        def test_marker(sleepbench_run):
+            assert (sleepbench_run.unit, sleepbench_run.start_method) == (0.01, "fork")
+    """)
+    pytester.runpytest().assert_outcomes(passed=2)
+    pytester.runpytest("--sleepbench-unit=0.02").assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "error"),
+    [
+        (["--sleepbench-unit=fast"], "", "*unit must be a number, got 'fast'*"),
+        (["--sleepbench-unit=0"], "", "*unit must be positive*"),
+        (["--sleepbench-start-method=thread"], "", "*start method must be one of*"),
+        (["--sleepbench-tolerance=-1"], "", "*tolerance must be positive*"),
+        ([], "sleepbench_unit = soon", "*ini option sleepbench_unit: unit must be a number*"),
+    ],
+)
+def test_bad_settings_stop_the_run_with_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], ini: str, error: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([error])
+
+
+@pytest.mark.parametrize(
+    ("marker", "error"),
+    [
+        ('sleepbench("threads")', "*pattern must be one of serial, processes*"),
+        ('sleepbench("map", workers=0)', "*workers must be a positive whole number*"),
+        ('sleepbench("map", speed=2)', "*unknown argument(s) speed*"),
+        ("sleepbench_wall(serial=[1], at_most=2)", "*give at_least and/or at_most, or serial*"),
+    ],
+)
+def test_a_bad_marker_names_itself_and_the_fix(
+    pytester: pytest.Pytester, marker: str, error: str
+) -> None:
+    pytester.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.{marker}
+        def test_marked(): pass
+    """)
+    result = pytester.runpytest()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([error])
+
+
+def test_the_wall_marker_lets_the_test_finish_and_reports_the_measurement(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import time, pytest
+        from concurrent.futures import ProcessPoolExecutor
+
+        @pytest.mark.sleepbench_wall(serial=[0.05, 0.05])
+        def test_serial():
+            time.sleep(0.05); time.sleep(0.05)
+
+        @pytest.mark.sleepbench_wall(parallel=[0.1, 0.1], workers=2)
+        def test_parallel():
+            with ProcessPoolExecutor(2) as pool:
+                list(pool.map(time.sleep, [0.1, 0.1]))
+
+        @pytest.mark.sleepbench_wall(parallel=[0.1, 0.1], workers=2)
+        def test_parallel_done_serially():
+            time.sleep(0.1); time.sleep(0.1)
+
+        @pytest.mark.sleepbench_wall(at_least=0.2)
+        def test_too_quick():
+            time.sleep(0.05)
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "*test_parallel_done_serially*",
+        "*took more time than allowed",
+        "*expected: parallel over 2 worker(s) over [[]0.1, 0.1[]] (model 0.100s): between*",
+        "*test_too_quick*",
+        "*took less time than allowed",
+        "*observed: 0.05*s",
+    ])
+
+
+def test_no_sleepbench_turns_the_plugin_off(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_uses_it(sleepbench): pass")
+    result = pytester.runpytest_subprocess("-p", "no:sleepbench")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'sleepbench' not found*"])
+    assert "sleepbench: unit" not in result.stdout.str()
+
+
+def test_dash_p_loads_it_when_autoload_is_off(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makepyfile("def test_uses_it(sleepbench): assert sleepbench.unit == 0.02")
+    pytester.runpytest_subprocess("-p", "sleepbench", "--sleepbench-unit=0.02").assert_outcomes(
+        passed=1
+    )
+    pytester.runpytest_subprocess().assert_outcomes(errors=1)
+
+
+def test_runs_on_xdist_workers_reach_the_summary(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.parametrize("pattern", ["submit", "map", "processes", "serial"])
+        def test_pattern(sleepbench, pattern):
+            sleepbench.run(pattern, [1, 1]).check()
+    """)
+    result = pytester.runpytest_subprocess("-n", "2", "--sleepbench-unit=0.02")
+    result.assert_outcomes(passed=4)
+    lines = result.stdout.str().split("sleepbench runs")[1].splitlines()
+    assert sorted(line.split()[1] for line in lines[2:6]) == [
+        "map", "processes", "serial", "submit"
+    ]
+
+
+@pytest.mark.parametrize("method", ["signal", "thread"])
+def test_a_run_cut_off_by_pytest_timeout_leaves_no_process_behind(
+    pytester: pytest.Pytester, method: str
+) -> None:
+    pids = pytester.path / "pids.json"
+    pytester.makepyfile(f"""
+        import json, threading, time
+        import psutil
+
+        def test_hangs(sleepbench):
+            def spy():
+                time.sleep(0.5)
+                kids = [p.pid for p in psutil.Process().children(recursive=True)]
+                open({str(pids)!r}, "w").write(json.dumps(kids))
+            threading.Thread(target=spy, daemon=True).start()
+            sleepbench.run("process_loop", [1000] * 4)
+    """)
+    result = pytester.runpytest_subprocess("--timeout=1.5", f"--timeout-method={method}",
+                                           "--sleepbench-unit=1")
+    assert result.ret != 0
+    kids = json.loads(pids.read_text())
+    assert len(kids) >= 4
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(psutil.pid_exists(k) for k in kids):
+        time.sleep(0.05)
+    alive = [k for k in kids if psutil.pid_exists(k) and psutil.Process(k).status() != "zombie"]
+    assert not alive

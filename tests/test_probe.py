@@ -1,0 +1,83 @@
+"""Probes record into the test's timeline from threads, processes of every start method, and
+coroutines."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+import pickle
+
+import pytest
+
+from pytest_sleepbench.core.bench import Bench
+from pytest_sleepbench.core.patterns import START_METHODS
+
+SLEEP = 0.05
+
+
+@pytest.fixture
+def bench(sleepbench: Bench) -> Bench:
+    return sleepbench
+
+
+def test_threads_overlap(bench: Bench) -> None:
+    probe = bench.probe(SLEEP)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(probe, range(4)))
+    timeline = bench.timeline
+    assert len(timeline.intervals) == 4
+    assert len(timeline.processes) == 1
+    assert all(i.elapsed >= SLEEP for i in timeline.intervals)
+    timeline.assert_parallel(4)
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_processes_of_every_start_method_record_into_one_timeline(
+    bench: Bench, start_method: str
+) -> None:
+    probe = bench.probe(0.5)  # long enough to overlap even while spawn boots interpreters
+    ctx = multiprocessing.get_context(start_method)
+    procs = [ctx.Process(target=probe, args=(k,)) for k in range(3)]  # type: ignore[attr-defined]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    timeline = bench.timeline
+    assert sorted(i.label for i in timeline.intervals) == ["0", "1", "2"]
+    assert len(timeline.processes) == 3
+    timeline.assert_parallel(3)
+
+
+def test_a_process_pool_can_map_a_probe(bench: Bench) -> None:
+    probe = bench.probe(SLEEP)
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        list(pool.map(probe, range(4)))
+    assert len(bench.timeline.intervals) == 4
+    bench.timeline.assert_parallel(2)
+
+
+def test_coroutines_overlap_in_one_thread(bench: Bench) -> None:
+    probe = bench.aprobe(SLEEP)
+
+    async def main() -> None:
+        await asyncio.gather(*(probe(k) for k in range(5)))
+
+    asyncio.run(main())
+    timeline = bench.timeline
+    assert len({(i.pid, i.tid) for i in timeline.intervals}) == 1
+    assert all(i.elapsed >= SLEEP for i in timeline.intervals)
+    timeline.assert_parallel(5)
+    assert timeline.picture().count("main") == 5, "each overlapping coroutine gets a row"
+
+
+def test_a_probe_takes_any_arguments_and_pickles(bench: Bench) -> None:
+    probe = bench.probe(0.0)
+    probe(1, "two", three=3)
+    assert pickle.loads(pickle.dumps(probe)) == probe
+    assert bench.timeline.intervals[0].label == "1, 'two'"
+
+
+def test_a_probe_cannot_sleep_backwards(bench: Bench) -> None:
+    with pytest.raises(ValueError, match="non-negative"):
+        bench.probe(-1)
