@@ -1,0 +1,207 @@
+"""The pytest side of grading: options, one item per (submission, exercise), the reports.
+
+``--sleepbench-grade=DIR`` turns the session into a grading run: nothing is collected from the
+file system (so neither DIR nor the project's own tests are imported, and no conftest, ini or
+pyproject inside DIR is read), and the items come from the assignment instead. Each item grades
+in its own sandboxed subprocesses; its entry travels to the controller on the test report, so
+the gradebook is whole under pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from ..grading import reports
+from ..grading.assignment import Assignment, AssignmentError, Exercise, load
+from ..grading.grade import discover, grade_exercise, xdist_workers
+from .keys import GRADEBOOK_KEY
+
+__all__ = ["GradeItem", "GradingPlugin", "add_options", "configure"]
+
+# Extra attributes of a TestReport are serialized by pytest-xdist, so this one carries an
+# exercise's graded entry from a worker to the controller.
+REPORT_ATTR = "sleepbench_grade"
+
+HELP = {
+    "grade": "grade the submissions in DIR (each subfolder is one; a folder holding exercise "
+             "files is graded as one) instead of collecting tests",
+    "assignment": "assignment TOML naming the exercises, files, points and unit "
+                  "(default: the lesson's six exercises, see docs/GRADING.md)",
+    "json": "write the gradebook as JSON (schema 1) to PATH",
+    "gradescope": "write Gradescope results.json to PATH (a folder of <submission>.json when "
+                  "grading several submissions)",
+    "csv": "write the gradebook as CSV (a row per submission) to PATH",
+}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sleepbench", "concurrency checks by timing")
+    group.addoption("--sleepbench-grade", metavar="DIR", default=None, help=HELP["grade"])
+    for key in ("assignment", "json", "gradescope", "csv"):
+        group.addoption(f"--sleepbench-{key}", metavar="FILE" if key == "assignment" else "PATH",
+                        default=None, help=HELP[key])
+        parser.addini(f"sleepbench_{key}", HELP[key] + " (relative to the ini file)")
+
+
+def _path(config: pytest.Config, key: str) -> Path | None:
+    """The option's path (relative to where pytest was run), else the ini's (relative to it)."""
+    value = config.getoption(f"sleepbench_{key}")
+    if value:
+        return config.invocation_params.dir / str(value)
+    raw = str(config.getini(f"sleepbench_{key}") or "").strip()
+    if not raw:
+        return None
+    base = config.inipath.parent if config.inipath is not None else config.rootpath
+    return base / raw
+
+
+def configure(config: pytest.Config) -> None:
+    folder = config.getoption("sleepbench_grade")
+    if not folder:
+        return
+    root = config.invocation_params.dir / str(folder)
+    if not root.is_dir():
+        raise pytest.UsageError(f"--sleepbench-grade: {root} is not a folder of submissions")
+    try:
+        assignment = load(_path(config, "assignment"))
+    except AssignmentError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(GradingPlugin(config, root, assignment), "sleepbench-grading")
+
+
+class GradeFailure(Exception):
+    """An exercise lost points; the message lists every failed check."""
+
+
+class Submission(pytest.Collector):
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        return []
+
+
+class GradeItem(pytest.Item):
+    def __init__(self, *, submission: str, folder: Path, exercise: Exercise,
+                 assignment: Assignment, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.submission = submission
+        self.folder = folder
+        self.exercise = exercise
+        self.assignment = assignment
+        self.entry: dict[str, object] | None = None
+
+    def runtest(self) -> None:
+        entry = grade_exercise(self.folder, self.exercise, self.assignment,
+                               xdist_workers=xdist_workers())
+        self.entry = entry
+        self.user_properties += [("score", entry["score"]), ("max_score", entry["max_score"]),
+                                 ("status", entry["status"])]
+        if entry["status"] != "pass":
+            raise GradeFailure(_explain(self.submission, entry))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: object = None) -> str:
+        if isinstance(excinfo.value, GradeFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[arg-type]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.folder, None, f"{self.submission}: {self.exercise.id} ({self.exercise.pattern})"
+
+
+def _explain(submission: str, entry: dict[str, object]) -> str:
+    head = (f"{submission} {entry['id']} ({entry['pattern']}): {entry['score']:g} of "  # type: ignore[str-format]
+            f"{entry['max_score']:g} point(s)")
+    checks = entry.get("checks")
+    lines = [head]
+    for check in checks if isinstance(checks, list) else []:
+        if check.get("status") == "fail":
+            lines += ["", str(check.get("message", "")).rstrip()]
+    return "\n".join(lines)
+
+
+class GradingPlugin:
+    def __init__(self, config: pytest.Config, root: Path, assignment: Assignment) -> None:
+        self.config = config
+        self.root = root
+        self.assignment = assignment
+        self.entries: list[tuple[str, dict[str, object]]] = []
+        self.started = time.monotonic()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool:
+        # A grading run collects nothing from disk: the items come from the assignment.
+        return True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        graded: list[pytest.Item] = []
+        for name, folder in discover(self.root, self.assignment):
+            parent = Submission.from_parent(session, name=name, path=folder,
+                                            nodeid=f"sleepbench-grade/{name}")
+            for exercise in self.assignment.exercises:
+                item = GradeItem.from_parent(parent, name=exercise.id, submission=name,
+                                             folder=folder, exercise=exercise,
+                                             assignment=self.assignment)
+                self._guard(item, exercise)
+                graded.append(item)
+        items[:] = graded
+
+    def _guard(self, item: pytest.Item, exercise: Exercise) -> None:
+        # pytest-timeout is the outer guard, far beyond the sandbox's own limit for both runs.
+        if not self.config.pluginmanager.hasplugin("timeout"):
+            return
+        own = exercise.timeout or self.assignment.timeout or (
+            2 * sum(exercise.durations) * self.assignment.unit + 10)
+        item.add_marker(pytest.mark.timeout(2 * own + 60))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.when == "call" and isinstance(item, GradeItem) and item.entry is not None:
+            setattr(report, REPORT_ATTR, {"submission": item.submission, "entry": item.entry})
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        carried = getattr(report, REPORT_ATTR, None)
+        if report.when == "call" and isinstance(carried, dict):
+            self.entries.append((str(carried["submission"]), carried["entry"]))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        doc = reports.document(self.assignment, self.entries)
+        self.config.stash[GRADEBOOK_KEY] = doc
+        elapsed = time.monotonic() - self.started
+        self.written: list[Path] = []
+        target = _path(self.config, "json")
+        if target is not None:
+            reports.write_atomic(target, json.dumps(doc, indent=2) + "\n")
+            self.written.append(target)
+        target = _path(self.config, "csv")
+        if target is not None:
+            reports.write_atomic(target, reports.to_csv(doc))
+            self.written.append(target)
+        target = _path(self.config, "gradescope")
+        if target is not None:
+            self.written += reports.write_gradescope(target, doc, elapsed)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        doc = self.config.stash.get(GRADEBOOK_KEY, None)
+        if doc is None:
+            return
+        tr = terminalreporter
+        tr.section("sleepbench gradebook")
+        for line in reports.gradebook_text(doc):
+            tr.write_line(line)
+        for path in getattr(self, "written", []):
+            tr.write_line(f"wrote {path}")

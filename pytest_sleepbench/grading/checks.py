@@ -1,0 +1,338 @@
+"""The eight checks of one graded run, each a pass, a fail with its explanation, or a skip.
+
+Expectations come from the schedule model built with the workers the run really had (the
+processes and threads that slept), so correct code passes on a grader with any number of cores.
+Lower time bounds are physical (a sleep never ends early); upper bounds add what calibration
+measured on this machine, and the measured start-up of the sandboxed interpreter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..core import timeline as tl
+from ..core.bounds import wall_bounds
+from ..core.calibrate import Calibration
+from ..core.model import Schedule, list_schedule
+from ..core.patterns import POOL_PATTERNS, PROCESS_PATTERNS
+from ..core.picture import render
+from ..core.sink import Interval
+from ..core.verdict import message
+from .sandbox import Outcome
+
+__all__ = ["CHECKS", "Check", "Observed", "judge"]
+
+CHECKS = ("runs", "main_guard", "api", "uses_processes", "overlap", "timing", "order", "cleanup")
+_GUARD_HINT = ("put the code that starts processes under `if __name__ == \"__main__\":`; "
+               "spawn (Windows, macOS, forkserver) re-imports the script in every child")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    """``pass``, ``fail`` or ``skip``."""
+    message: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One run seen through the model: its tasks, strands, schedule and picture."""
+
+    pattern: str
+    durations: tuple[float, ...]
+    unit: float
+    outcome: Outcome
+    tasks: tuple[Interval, ...]
+    """Sleeps longer than zero, each with a task index (submission index for pool tasks,
+    otherwise the order they started in)."""
+
+    @classmethod
+    def of(cls, pattern: str, durations: Sequence[float], unit: float, outcome: Outcome
+           ) -> Observed:
+        slept = [i for i in outcome.recording.intervals if i.seconds > 0]
+        tagged = pattern in POOL_PATTERNS and all(i.task is not None for i in slept)
+        tasks = tuple(i if tagged else dataclasses.replace(i, task=k)
+                      for k, i in enumerate(slept))
+        return cls(pattern, tuple(durations), unit, outcome, tasks)
+
+    @property
+    def origin(self) -> float:
+        started = self.outcome.recording.started
+        return self.outcome.origin if started is None else started
+
+    @property
+    def strands(self) -> int:
+        """Distinct (process, thread) pairs that slept: the workers the run really had."""
+        return len({(i.pid, i.tid) for i in self.tasks})
+
+    @property
+    def workers(self) -> int:
+        return len(tl.processes(self.tasks))
+
+    @property
+    def schedule(self) -> Schedule:
+        workers = 1 if self.pattern == "serial" else max(self.strands, 1)
+        return list_schedule([d * self.unit for d in self.durations], workers)
+
+    def picture(self) -> str:
+        if not self.tasks:
+            return "(no time.sleep call was recorded)"
+        names = {i.task: i.label for i in self.tasks if i.task is not None}
+        return render(self.tasks, main_pid=self.outcome.main_pid, origin=self.origin,
+                      expected=self.schedule.makespan, names=names)
+
+    def fail(self, name: str, title: str, expected: str, observed: str) -> Check:
+        return Check(name, "fail", message(f"{name}: {title}", expected, observed,
+                                           self.picture()))
+
+
+def judge(
+    observed: Observed,
+    guard: Observed | None,
+    *,
+    calibration: Calibration,
+    tolerance: float,
+    baseline: float,
+    limit: float,
+    xdist_workers: int = 1,
+) -> list[Check]:
+    """All eight checks of one exercise, in their fixed order."""
+    runs = _runs(observed, limit)
+    if runs.status == "fail":
+        rest = [Check(name, "skip", "the script did not run to the end") for name in CHECKS[1:]]
+        return [runs, *rest]
+    return [
+        runs,
+        _main_guard(observed, guard),
+        _api(observed),
+        _uses_processes(observed),
+        _overlap(observed, calibration),
+        _timing(observed, calibration, tolerance, baseline, xdist_workers),
+        _order(observed, tolerance),
+        _cleanup(observed),
+    ]
+
+
+def _tail(text: str, lines: int = 6) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
+    return "\n    ".join(kept) if kept else "(nothing on stderr)"
+
+
+def _exit(outcome: Outcome) -> str:
+    code = outcome.returncode
+    if code is not None and code < 0:
+        return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def _runs(o: Observed, limit: float) -> Check:
+    out = o.outcome
+    expected = f"exit status 0 within {limit:.2f}s"
+    if out.timed_out:
+        return o.fail("runs", "the script did not finish in time", expected,
+                      f"still running after {limit:.2f}s; the whole process tree was killed")
+    if out.flooded:
+        return o.fail("runs", "the script printed more output than allowed", expected,
+                      "output went past the cap; the run was stopped")
+    if out.returncode != 0:
+        return o.fail("runs", "the script failed", expected,
+                      f"{_exit(out)} after {out.wall:.2f}s; stderr ends with:\n    "
+                      f"{_tail(out.stderr)}")
+    return Check("runs", "pass")
+
+
+def _main_guard(o: Observed, guard: Observed | None) -> Check:
+    if o.pattern == "serial":
+        return Check("main_guard", "skip", "the serial exercise starts no processes")
+    run = guard or o
+    out = run.outcome
+    want = len(o.tasks)
+    expected = f"the same {want} task sleep(s) as without spawn, and exit status 0"
+    if out.timed_out or out.flooded or out.returncode != 0:
+        observed = (f"{'a time-out' if out.timed_out else _exit(out)} under spawn; "
+                    f"stderr ends with:\n    {_tail(out.stderr)}")
+    elif "bootstrapping phase" in out.stderr or len(run.tasks) < want:
+        observed = (f"{len(run.tasks)} task sleep(s) under spawn; stderr ends with:\n    "
+                    f"{_tail(out.stderr)}")
+    else:
+        return Check("main_guard", "pass")
+    return run.fail("main_guard", "the script breaks when processes are started with spawn",
+                    expected, f"{observed}\n  fix: {_GUARD_HINT}")
+
+
+_WANT = {
+    "serial": "the task called directly, no processes or pools",
+    "processes": "multiprocessing.Process, {n} started",
+    "process_loop": "multiprocessing.Process, {n} started in a loop",
+    "submit": "ProcessPoolExecutor.submit",
+    "as_completed": "ProcessPoolExecutor.submit with concurrent.futures.as_completed",
+    "map": "ProcessPoolExecutor.map",
+}
+
+
+def _api(o: Observed) -> Check:
+    used = o.outcome.recording.api
+    n = len(o.durations)
+    starts = used.count("Process.start")
+    pools = {u for u in used if u.endswith("Executor")}
+    threads = "ThreadPoolExecutor" in pools or "Thread.start" in used
+    ok = {
+        "serial": not starts and not pools and not threads,
+        "processes": starts == n and not pools,
+        "process_loop": starts == n and not pools,
+        "submit": "ProcessPoolExecutor.submit" in used,
+        "as_completed": "ProcessPoolExecutor.submit" in used and "as_completed" in used,
+        "map": "ProcessPoolExecutor.map" in used,
+    }[o.pattern]
+    if ok and not (threads and o.pattern != "serial"):
+        return Check("api", "pass")
+    seen = sorted(set(used) - {"Thread.start"}) + (["threads"] if threads else [])
+    summary = ", ".join(
+        f"{name} x{used.count(name)}" if used.count(name) > 1 else name for name in seen
+    ) or "no process, pool or thread"
+    note = " (threads are not processes)" if threads else ""
+    return o.fail("api", "the script does not use the construct the exercise asks for",
+                  _WANT[o.pattern].format(n=n), summary + note)
+
+
+def _uses_processes(o: Observed) -> Check:
+    n = len(o.durations)
+    main = o.outcome.main_pid
+    in_main = [i for i in o.tasks if i.pid == main]
+    if o.pattern == "serial":
+        if len(o.tasks) >= n and not [i for i in o.tasks if i.pid != main]:
+            return Check("uses_processes", "pass")
+        return o.fail("uses_processes", "the serial tasks did not all run in the main process",
+                      f"{n} sleep(s), all in the main process",
+                      f"{len(in_main)} in the main process, {len(o.tasks) - len(in_main)} "
+                      "elsewhere")
+    if len(o.tasks) >= n and not in_main:
+        return Check("uses_processes", "pass")
+    threads = len({i.tid for i in in_main})
+    where = f", in {threads} thread(s)" if threads > 1 else ""
+    return o.fail("uses_processes", "the tasks did not all run in other processes",
+                  f"{n} sleep(s) in processes other than the main one",
+                  f"{len(o.tasks)} sleep(s) recorded, {len(in_main)} of them in the main "
+                  f"process{where}")
+
+
+def _expected_peak(o: Observed, calibration: Calibration) -> int:
+    """Peak concurrency the schedule promises even if worker ``w`` is ready only after ``w``
+    calibrated start-ups (one and a half times over), as in the core's run checks."""
+    strands = max(o.strands, 1)
+    startup = 1.5 * calibration.startup if o.pattern in (*PROCESS_PATTERNS, *POOL_PATTERNS) else 0
+    release = [w * startup for w in range(strands)]
+    return list_schedule([d * o.unit for d in o.durations], strands, release).peak
+
+
+def _overlap(o: Observed, calibration: Calibration) -> Check:
+    if not o.tasks:
+        return o.fail("overlap", "no sleeps were recorded", "the tasks' sleeps",
+                      "none: time.sleep was not called, or was replaced")
+    peak = tl.peak(o.tasks)
+    if o.pattern == "serial":
+        if peak == 1:
+            return Check("overlap", "pass")
+        return o.fail("overlap", "serial tasks overlapped", "peak concurrency 1",
+                      f"peak concurrency {peak}")
+    want = min(_expected_peak(o, calibration), len(o.durations))
+    if peak >= want:
+        return Check("overlap", "pass")
+    return o.fail("overlap", "the tasks did not overlap as the schedule predicts",
+                  f"peak concurrency {want} (min of {o.strands} worker(s) that ran tasks and "
+                  f"{len(o.durations)} task(s))",
+                  f"peak concurrency {peak}: the tasks ran one after another")
+
+
+def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: float,
+            xdist_workers: int) -> Check:
+    durations = [d * o.unit for d in o.durations]
+    schedule = o.schedule
+    if o.pattern == "serial":
+        lower = sum(durations)
+    else:
+        # However many workers it had, a run cannot beat its longest task, nor its work
+        # spread evenly over the strands that really slept.
+        lower = max(max(durations, default=0.0),
+                    sum(durations) / max(o.strands, len(durations) if not o.tasks else 1))
+    chain = max((schedule.assignment.count(w) for w in range(schedule.workers)), default=0)
+    bounds = wall_bounds(
+        lower=lower, ideal=schedule.makespan, calibration=calibration,
+        process_starts=0 if o.pattern == "serial" else max(o.workers, 1),
+        pool=o.pattern in POOL_PATTERNS, chain=chain, tolerance=tolerance,
+        xdist_workers=xdist_workers,
+    )
+    upper = bounds.upper + 2 * baseline
+    wall = o.outcome.wall
+    if lower <= wall <= upper:
+        return Check("timing", "pass")
+    too = "less" if wall < lower else "more"
+    return o.fail(
+        "timing", f"the script took {too} time than the schedule allows",
+        f"between {lower:.3f}s and {upper:.3f}s (model {schedule.makespan:.3f}s over "
+        f"{schedule.workers} worker(s), plus calibrated start-up and {baseline:.3f}s "
+        "interpreter start-up)",
+        f"{wall:.3f}s from launch to exit",
+    )
+
+
+def _labels(o: Observed, order: Sequence[int]) -> str:
+    return ", ".join(f"{o.durations[i]:g}" if i < len(o.durations) else "?" for i in order)
+
+
+def _order(o: Observed, tolerance: float) -> Check:
+    if o.pattern not in ("map", "as_completed"):
+        return Check("order", "skip", f"the {o.pattern} exercise prescribes no order")
+    n = len(o.durations)
+    got = list(o.outcome.recording.delivered)
+    if sorted(got) != list(range(n)):
+        return o.fail("order", "not every task's result reached the main process",
+                      f"the results of {n} pool task(s)",
+                      f"{len(got)} result(s) received ({_labels(o, got)})")
+    if o.pattern == "map":
+        if got == list(range(n)):
+            return Check("order", "pass")
+        return o.fail("order", "results were not received in input order",
+                      _labels(o, range(n)), _labels(o, got))
+    ends = {i.task: i.end for i in o.tasks if i.task is not None}
+    for a, b in zip(got, got[1:], strict=False):
+        if a in ends and b in ends and ends[a] > ends[b] + tolerance:
+            finished = sorted(ends, key=ends.__getitem__)
+            return o.fail(
+                "order", "results were not received in completion order",
+                f"the order the tasks finished: {_labels(o, finished)}",
+                f"{_labels(o, got)} ({o.durations[a]:g} was received before "
+                f"{o.durations[b]:g}, which finished {ends[a] - ends[b]:.3f}s earlier)",
+            )
+    schedule = _schedule_from_starts(o)
+    if schedule.allows(got, tolerance):
+        return Check("order", "pass")
+    return o.fail(
+        "order", "tasks did not finish in an order the schedule allows",
+        f"{schedule.describe_order(tolerance, [f'{d:g}' for d in o.durations])} "
+        f"({schedule.workers} worker(s), ties within {tolerance * 1000:.0f} ms)",
+        _labels(o, got),
+    )
+
+
+def _schedule_from_starts(o: Observed) -> Schedule:
+    firsts = sorted(min(i.start for i in o.tasks if i.pid == pid) - o.origin
+                    for pid in tl.processes(o.tasks))
+    workers = max(len(firsts), 1)
+    return list_schedule([d * o.unit for d in o.durations], workers, firsts[:workers])
+
+
+def _cleanup(o: Observed) -> Check:
+    left = o.outcome.leftovers
+    if not left:
+        return Check("cleanup", "pass")
+    return o.fail("cleanup", "processes were left alive after the script ended",
+                  "no process of the run alive once the main process has exited",
+                  f"{len(left)} still alive after a grace period, then killed:\n    "
+                  + "\n    ".join(left[:5]))

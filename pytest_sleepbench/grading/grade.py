@@ -1,0 +1,150 @@
+"""Grade one exercise of one submission: find the file, run it twice, judge, score.
+
+The second run forces ``spawn`` so the main-guard check sees what Windows and macOS would do;
+it is skipped when the first run already used ``spawn`` or the exercise starts no processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+from pathlib import Path
+
+from ..core.bounds import auto_tolerance
+from ..core.calibrate import cached as calibration_for
+from ..core.patterns import START_METHODS
+from .assignment import Assignment, Exercise
+from .checks import Check, Observed, judge
+from .sandbox import Limits, Outcome, run_script
+
+__all__ = ["discover", "find_file", "grade_exercise", "interpreter_startup", "score", "time_limit"]
+
+# Files other than exercise scripts in a folder do not make it a submission by themselves.
+_SCRIPT_SUFFIX = ".py"
+
+_STARTUP: dict[str, float] = {}
+
+
+def discover(folder: Path, assignment: Assignment) -> list[tuple[str, Path]]:
+    """Submissions in ``folder``: its subfolders, or the folder itself if it holds exercises."""
+    if any(find_file(folder, e) is not None for e in assignment.exercises):
+        return [(folder.resolve().name or "submission", folder)]
+    return sorted(
+        (child.name, child) for child in folder.iterdir()
+        if child.is_dir() and not child.is_symlink() and not child.name.startswith((".", "_"))
+    )
+
+
+def find_file(submission: Path, exercise: Exercise) -> str | None:
+    """The exercise's file, relative to the submission; the first match in name order."""
+    matches = sorted(
+        p for p in submission.glob(exercise.file)
+        if p.is_file() and not p.is_symlink() and p.suffix == _SCRIPT_SUFFIX
+    )
+    return matches[0].relative_to(submission).as_posix() if matches else None
+
+
+def interpreter_startup(python: str | None, unit: float) -> float:
+    """Seconds the sandboxed interpreter takes to start, run nothing, and exit (worst of 3).
+
+    Measured, like every other margin, so an upper time bound never rests on a guess.
+    """
+    key = f"{python}"
+    if key not in _STARTUP:
+        with tempfile.TemporaryDirectory(prefix="sleepbench-empty-") as empty:
+            Path(empty, "empty.py").write_text("pass\n")
+            walls = [run_script(Path(empty), "empty.py", unit=unit, python=python,
+                                limits=Limits(wall=60)).wall for _ in range(3)]
+        _STARTUP[key] = max(walls)
+    return _STARTUP[key]
+
+
+def start_method(assignment: Assignment) -> str:
+    return assignment.start_method or multiprocessing.get_start_method()
+
+
+def time_limit(exercise: Exercise, assignment: Assignment, baseline: float) -> float:
+    """The wall-clock limit of one script: configured, or twice the serial time plus margins.
+
+    Twice the serial time is beyond any schedule of correct code; the calibrated start-up of
+    every task under spawn and a second of slack keep tiny units from cutting correct code off.
+    """
+    configured = exercise.timeout or assignment.timeout
+    if configured:
+        return configured
+    spawn = calibration_for("spawn") if "spawn" in START_METHODS else None
+    per_start = spawn.startup if spawn is not None else 0.0
+    work = sum(exercise.durations) * assignment.unit
+    return 2 * work + len(exercise.durations) * 2 * per_start + 4 * baseline + 1.0
+
+
+def score(checks: list[Check], points: float) -> float:
+    """Points shared equally by the checks that were judged; a skipped check weighs nothing,
+    except that a script that does not run scores nothing at all."""
+    judged = [c for c in checks if c.status != "skip"]
+    if not judged or any(c.name == "runs" and c.status == "fail" for c in checks):
+        return 0.0
+    passed = sum(c.status == "pass" for c in judged)
+    return round(points * passed / len(judged), 2)
+
+
+def _relative(intervals_of: Observed) -> list[dict[str, float | int]]:
+    origin = intervals_of.origin
+    return [
+        {"pid": i.pid, "start": round(i.start - origin, 6), "end": round(i.end - origin, 6),
+         "seconds": i.seconds}
+        for i in intervals_of.tasks
+    ]
+
+
+def grade_exercise(
+    submission: Path, exercise: Exercise, assignment: Assignment, *, xdist_workers: int = 1
+) -> dict[str, object]:
+    """The exercise's entry of the JSON report (schema 1), with its checks judged."""
+    entry: dict[str, object] = {
+        "id": exercise.id, "pattern": exercise.pattern, "file": None, "status": "missing",
+        "score": 0.0, "max_score": exercise.points, "wall": None, "workers": 0,
+        "checks": [], "intervals": [],
+    }
+    script = find_file(submission, exercise)
+    if script is None:
+        entry["checks"] = [{
+            "name": "runs", "status": "fail",
+            "message": f"runs: no file matching {exercise.file!r} in the submission",
+        }]
+        return entry
+    method = start_method(assignment)
+    calibration = calibration_for(method)
+    baseline = interpreter_startup(assignment.python, assignment.unit)
+    limit = time_limit(exercise, assignment, baseline)
+    limits = Limits(wall=limit, memory=assignment.memory, processes=assignment.processes,
+                    output=assignment.output)
+
+    def run(forced: str | None) -> Observed:
+        outcome: Outcome = run_script(submission, script, unit=assignment.unit, limits=limits,
+                                      start_method=forced, python=assignment.python)
+        return Observed.of(exercise.pattern, exercise.durations, assignment.unit, outcome)
+
+    observed = run(assignment.start_method)
+    guard = None
+    if exercise.pattern != "serial" and method != "spawn" and observed.outcome.returncode == 0:
+        guard = run("spawn")
+    checks = judge(observed, guard, calibration=calibration,
+                   tolerance=auto_tolerance(calibration, assignment.unit), baseline=baseline,
+                   limit=limit, xdist_workers=xdist_workers)
+    failed = any(c.status == "fail" for c in checks)
+    entry.update({
+        "file": script,
+        "status": "fail" if failed else "pass",
+        "score": score(checks, exercise.points),
+        "wall": round(observed.outcome.wall, 6),
+        "workers": observed.workers,
+        "checks": [c.to_dict() for c in checks],
+        "intervals": _relative(observed),
+    })
+    return entry
+
+
+def xdist_workers() -> int:
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
