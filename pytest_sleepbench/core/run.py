@@ -102,9 +102,10 @@ class Run:
         """Peak concurrency the model promises even if process starts are slow.
 
         Worker ``w`` is taken to be ready only after ``w`` calibrated start-ups, three times
-        over (start-up under load was measured at two to five times the idle figure) and widened by the xdist share, so under ``spawn`` with a small unit fewer
-        tasks need to overlap: a unit too small for the start method cannot demand overlap
-        that the machine could not deliver (the benchmark reports the smallest unit that can).
+        over (start-up under load was measured at two to five times the idle figure) and
+        widened by the xdist share, so under ``spawn`` with a small unit fewer tasks need to
+        overlap: a unit too small for the start method cannot demand overlap that the machine
+        could not deliver (the benchmark reports the smallest unit that can).
         """
         if self.pattern == "serial":
             return 1
