@@ -40,7 +40,8 @@ def convert(text: str) -> str:
 
 def main() -> None:
     source, target, columns = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    text = open(source, encoding="utf-8").read().rstrip("\n")
+    with open(source, encoding="utf-8") as capture:
+        text = capture.read().rstrip("\n")
     page = (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
         "body { margin: 0; background: #1e1e1e; }"
