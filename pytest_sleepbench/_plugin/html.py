@@ -23,8 +23,8 @@ HTML_HELP = (
     "to PATH"
 )
 TIMELINE_HELP = (
-    "print the timeline of passing sleepbench runs in the terminal summary too "
-    "(failed ones always show theirs)"
+    "print the timeline of every sleepbench run in the terminal summary, not only of those "
+    "whose check failed (whose failure message already shows it)"
 )
 
 
@@ -69,6 +69,18 @@ def configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportPlugin(config, path, timeline), "sleepbench-html")
 
 
+def _failed_check(record: dict[str, object]) -> bool:
+    """Whether a sleepbench check failed on the run, and so already showed its picture.
+
+    A test can also fail by its own assert after a run that passed every check; that run's
+    picture is shown like a passing one, since no failure message drew it.
+    """
+    checks = record.get("checks")
+    if not isinstance(checks, list):
+        return False
+    return any(isinstance(c, dict) and c.get("status") == "fail" for c in checks)
+
+
 class ReportPlugin:
     def __init__(self, config: pytest.Config, path: Path | None, timeline: bool) -> None:
         self.config = config
@@ -100,14 +112,15 @@ class ReportPlugin:
         # trylast: after the session's table of runs, which these pictures illustrate.
         tr = terminalreporter
         if self.timeline:
-            passed = [r for r in self.config.stash.get(RUNS_KEY, [])
-                      if r.get("outcome") == "passed"]
-            if passed:
+            shown = [r for r in self.config.stash.get(RUNS_KEY, []) if not _failed_check(r)]
+            if shown:
                 tr.section("sleepbench timelines")
                 width = self.config.get_terminal_writer().fullwidth
-                for record in passed:
-                    tr.write_line(str(record.get("title") or record.get("nodeid", "")),
-                                  bold=True)
+                for record in shown:
+                    title = str(record.get("title") or record.get("nodeid", ""))
+                    if record.get("outcome") != "passed":
+                        title += f" [test {record.get('outcome')}]"
+                    tr.write_line(title, bold=True)
                     for line in record_picture(record, width=width).splitlines():
                         tr.write_line(line)
                     tr.write_line("")

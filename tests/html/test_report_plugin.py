@@ -29,6 +29,11 @@ def test_as_completed(sleepbench_run):
 def test_broken(sleepbench_run):
     assert sleepbench_run.wall < 0, "a test that fails after its run"
 
+@pytest.mark.sleepbench("as_completed", workers=2, check=False)
+def test_fastest(sleepbench_run):
+    # Two workers for five tasks: fastest-first cannot hold, and the check says so.
+    sleepbench_run.assert_fastest_first()
+
 def test_threads(sleepbench):
     probe = sleepbench.probe(0.03)
     with ThreadPoolExecutor(3) as pool:
@@ -39,9 +44,12 @@ def test_threads(sleepbench):
 INI = "[pytest]\nsleepbench_unit = 0.02\n"
 
 # What the suite records: each pattern's tasks, and the three probe calls.
-INTERVALS = sum(len(DEFAULT_DURATIONS[p]) for p in ("serial", "as_completed", "processes")) + 3
-PASSING_TITLES = ("test_serial (serial)", "test_as_completed (as_completed)",
-                  "test_threads (probe)")
+INTERVALS = sum(
+    len(DEFAULT_DURATIONS[p]) for p in ("serial", "as_completed", "processes", "as_completed")
+) + 3
+RUNS = 5
+SHOWN_TITLES = ("test_serial (serial)", "test_as_completed (as_completed)",
+                "test_threads (probe)", "test_broken (processes) [test failed]")
 
 
 @pytest.fixture
@@ -62,40 +70,43 @@ def section(output: str, name: str) -> list[str]:
 
 def test_html_report_of_a_session(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--sleepbench-html=out/report.html")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=2)
     path = suite.path / "out" / "report.html"
     result.stdout.fnmatch_lines([f"*sleepbench HTML report: {path}*"])
     page = path.read_text(encoding="utf-8")
     doc = parse(page)
     assert len(doc.having("rect", "interval")) == INTERVALS
     articles = doc.having("article", "run")
-    assert len(articles) == 4
-    assert sum("fail" in a["class"].split() for a in articles) == 1
+    assert len(articles) == RUNS
+    assert sum("fail" in a["class"].split() for a in articles) == 2
+    assert len(doc.having("li", "fail")) == 1
     # Pattern runs have a model; probe timelines do not.
-    assert len(doc.having("line", "expected")) == 3
+    assert len(doc.having("line", "expected")) == RUNS - 1
     assert "http" not in page and "<script" not in page
 
 
-def test_timeline_option_draws_passing_runs_within_the_terminal_width(
+def test_timeline_option_draws_runs_without_a_failed_check_within_the_terminal_width(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "72")
     result = suite.runpytest("--sleepbench-timeline")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=2)
     lines = section(result.stdout.str(), "sleepbench timelines")
     text = "\n".join(lines)
-    for title in PASSING_TITLES:
+    for title in SHOWN_TITLES:
         assert title in text
-    assert "test_broken" not in text
+    # Its failed check already drew the picture in the failure message.
+    assert "test_fastest" not in text
+    assert "fastest-first cannot hold" in result.stdout.str()
     assert max(len(line) for line in lines) <= 72, text
-    assert text.count("^ = expected makespan") == 2
-    assert sum(line.startswith("worker ") for line in lines) >= 2
+    assert text.count("^ = expected makespan") == 3
+    assert sum(line.startswith("worker ") for line in lines) >= 4
     assert sum(line.startswith("main") for line in lines) == 1 + 3
 
 
 def test_nothing_is_drawn_unless_asked(suite: pytest.Pytester) -> None:
     result = suite.runpytest()
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=2)
     assert "sleepbench timelines" not in result.stdout.str()
     assert "HTML report" not in result.stdout.str()
     assert not list(suite.path.rglob("*.html"))
@@ -108,7 +119,7 @@ def test_ini_twins_and_paths_relative_to_the_ini_file(
     elsewhere = suite.mkdir("elsewhere")
     monkeypatch.chdir(elsewhere)
     result = suite.runpytest(str(suite.path / "test_suite.py"))
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=2)
     assert (suite.path / "reports" / "lesson.html").is_file()
     assert not (elsewhere / "reports").exists()
     assert "sleepbench timelines" in result.stdout.str()
@@ -127,17 +138,17 @@ def test_help_shows_options_and_ini_twins(pytester: pytest.Pytester) -> None:
 def test_a_report_that_cannot_be_written_says_so(suite: pytest.Pytester) -> None:
     (suite.path / "blocker").write_text("a file where a folder should be")
     result = suite.runpytest("--sleepbench-html=blocker/report.html")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines(["*sleepbench could not write the HTML report: *blocker*"])
 
 
 def test_report_under_xdist_has_every_workers_runs(suite: pytest.Pytester) -> None:
     result = suite.runpytest_subprocess("-n", "2", "--sleepbench-html=report.html")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=2)
     assert result.stdout.str().count("sleepbench HTML report:") == 1
     doc = parse((suite.path / "report.html").read_text(encoding="utf-8"))
     assert len(doc.having("rect", "interval")) == INTERVALS
-    assert len(doc.having("article", "run")) == 4
+    assert len(doc.having("article", "run")) == RUNS
 
 
 GRADER = """
@@ -158,7 +169,7 @@ def test_the_gradebook_left_by_the_grader_is_in_the_report(suite: pytest.Pyteste
     (suite.path / "gradebook.json").write_text(json.dumps(document))
     suite.makeconftest(GRADER)
     result = suite.runpytest("--sleepbench-html=grades.html")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=2)
     page = (suite.path / "grades.html").read_text(encoding="utf-8")
     doc = parse(page)
     assert len(doc.having("table", "gradebook")) == 1
@@ -166,7 +177,7 @@ def test_the_gradebook_left_by_the_grader_is_in_the_report(suite: pytest.Pyteste
     assert "sleepbench grading report" in page
     assert "<script" not in page
     # The test runs of the session are still there, after the gradebook.
-    assert len(doc.having("article", "run")) == 4 + 6 * 3
+    assert len(doc.having("article", "run")) == RUNS + 6 * 3
 
 
 def test_an_absolute_report_path_and_missing_folders(
@@ -174,5 +185,5 @@ def test_an_absolute_report_path_and_missing_folders(
 ) -> None:
     target = tmp_path / "abs" / "r.html"
     result = suite.runpytest(f"--sleepbench-html={target}")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, failed=2)
     assert target.is_file()
