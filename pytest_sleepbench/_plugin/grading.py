@@ -15,6 +15,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+from _pytest._code.code import TerminalRepr, TracebackStyle
 
 from ..grading import reports
 from ..grading.assignment import Assignment, AssignmentError, Exercise, load
@@ -102,18 +103,19 @@ class GradeItem(pytest.Item):
         if entry["status"] != "pass":
             raise GradeFailure(_explain(self.submission, entry))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: object = None) -> str:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, GradeFailure):
             return str(excinfo.value)
-        return super().repr_failure(excinfo)  # type: ignore[arg-type]
+        return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.folder, None, f"{self.submission}: {self.exercise.id} ({self.exercise.pattern})"
 
 
 def _explain(submission: str, entry: dict[str, object]) -> str:
-    head = (f"{submission} {entry['id']} ({entry['pattern']}): {entry['score']:g} of "  # type: ignore[str-format]
+    head = (f"{submission} {entry['id']} ({entry['pattern']}): {entry['score']:g} of "
             f"{entry['max_score']:g} point(s)")
     checks = entry.get("checks")
     lines = [head]

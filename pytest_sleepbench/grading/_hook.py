@@ -115,7 +115,7 @@ def _patch_futures() -> None:
         _event("api", name=f"{type(self).__name__}.map")
         return original_map(self, fn, *iterables, **kwargs)
 
-    _base.Executor.map = map_
+    _base.Executor.map = map_  # type: ignore[method-assign]
     process.ProcessPoolExecutor.map = map_  # type: ignore[method-assign]
 
     original_as_completed = _base.as_completed
@@ -137,7 +137,7 @@ def _patch_futures() -> None:
             _event("result", task=index)
         return value
 
-    _base.Future.result = result
+    _base.Future.result = result  # type: ignore[method-assign]
 
     for cls in (process.ProcessPoolExecutor, thread.ThreadPoolExecutor):
         original_init = cls.__init__
@@ -146,7 +146,7 @@ def _patch_futures() -> None:
             _event("api", name=type(self).__name__)
             __original(self, *args, **kwargs)
 
-        cls.__init__ = init
+        cls.__init__ = init  # type: ignore[method-assign]
 
 
 def _internal(runner: Any) -> bool:
@@ -182,18 +182,19 @@ def _patch_processes() -> None:
     if _FORCE_METHOD:
         multiprocessing.set_start_method(_FORCE_METHOD, force=True)
         # The main-guard run must stay on the method it asked for, whatever the script says.
-        multiprocessing.set_start_method = lambda *a, **k: None  # type: ignore[assignment]
+        multiprocessing.set_start_method = lambda *a, **k: None
 
 
 def _install() -> None:
     if not _INTERVALS:
         return
-    time.sleep = _sleep
+    time.sleep = _sleep  # type: ignore[assignment]
     if _MAIN_VAR not in os.environ:
         os.environ[_MAIN_VAR] = str(os.getpid())
-        _event("start")
         _patch_futures()
         _patch_processes()
+        # Stamped last, so the script's wall time starts with its own first line.
+        _event("start")
 
 
 _install()

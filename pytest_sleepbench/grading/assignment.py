@@ -18,7 +18,7 @@ from ..core.patterns import DEFAULT_DURATIONS, PATTERNS
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = ["DEFAULT", "Assignment", "AssignmentError", "Exercise", "load", "parse"]
 
@@ -146,7 +146,7 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
         unit=unit,
         exercises=tuple(exercises),
         start_method=method,
-        timeout=_positive(data, "timeout", bad, None),
+        timeout=_positive(data, "timeout", bad, None) if "timeout" in data else None,
         memory=int(_positive(data, "memory_mb", bad, None, default=1024)) << 20,
         processes=int(_positive(data, "processes", bad, None, default=64, whole=True)),
         output=int(_positive(data, "output_kb", bad, None, default=1024)) << 10,

@@ -46,7 +46,7 @@ def find_file(submission: Path, exercise: Exercise) -> str | None:
 
 
 def interpreter_startup(python: str | None, unit: float) -> float:
-    """Seconds the sandboxed interpreter takes to start, run nothing, and exit (worst of 3).
+    """Seconds an empty script takes from the hook to its exit in the sandbox (worst of 3).
 
     Measured, like every other margin, so an upper time bound never rests on a guess.
     """
@@ -54,8 +54,11 @@ def interpreter_startup(python: str | None, unit: float) -> float:
     if key not in _STARTUP:
         with tempfile.TemporaryDirectory(prefix="sleepbench-empty-") as empty:
             Path(empty, "empty.py").write_text("pass\n")
-            walls = [run_script(Path(empty), "empty.py", unit=unit, python=python,
-                                limits=Limits(wall=60)).wall for _ in range(3)]
+            walls = []
+            for _ in range(3):
+                outcome = run_script(Path(empty), "empty.py", unit=unit, python=python,
+                                     limits=Limits(wall=60))
+                walls.append(Observed.of("serial", (), unit, outcome).wall)
         _STARTUP[key] = max(walls)
     return _STARTUP[key]
 
@@ -138,7 +141,7 @@ def grade_exercise(
         "file": script,
         "status": "fail" if failed else "pass",
         "score": score(checks, exercise.points),
-        "wall": round(observed.outcome.wall, 6),
+        "wall": round(observed.wall, 6),
         "workers": observed.workers,
         "checks": [c.to_dict() for c in checks],
         "intervals": _relative(observed),

@@ -22,7 +22,8 @@ class Recording:
     delivered: list[int] = field(default_factory=list)
     """Submission indices of pool tasks, in the order the main process received results."""
     started: float | None = None
-    """When the main process's interpreter reached the hook."""
+    """When the main process reached the hook, before any line of the script: the first such
+    record, which the script cannot have written itself."""
 
 
 def _lines(path: Path) -> list[dict[str, object]]:
@@ -57,7 +58,7 @@ def read_recording(folder: Path) -> Recording:
             rec.api.append(str(event.get("name")))
         elif kind == "result" and isinstance(event.get("task"), int):
             rec.delivered.append(int(str(event["task"])))
-        elif kind == "start" and isinstance(event.get("t"), float):
+        elif kind == "start" and isinstance(event.get("t"), float) and rec.started is None:
             rec.started = float(str(event["t"]))
     return rec
 

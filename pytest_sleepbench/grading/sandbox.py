@@ -10,6 +10,7 @@ process it made, including those that called ``setsid`` or cleared their environ
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import selectors
@@ -212,10 +213,8 @@ def _kill_all(uid: int | None, root_pid: int, token: str, known: set[int]) -> No
         if uid is not None:
             _kill_as(uid)
         for proc in alive:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 proc.kill()
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
         psutil.wait_procs(alive, timeout=0.2)
 
 
@@ -264,7 +263,11 @@ def _supervise(
         preexec_fn=_drop(uid, limits), close_fds=True,
     )
     ended: list[float] = []
-    waiter = threading.Thread(target=lambda: (proc.wait(), ended.append(now())), daemon=True)
+    def wait() -> None:
+        proc.wait()
+        ended.append(now())
+
+    waiter = threading.Thread(target=wait, daemon=True)
     waiter.start()
     outcome = Outcome(returncode=None, wall=0.0, origin=origin, main_pid=proc.pid,
                       isolated=uid is not None)
