@@ -144,11 +144,13 @@ def _facts(record: Record) -> str:
 
 
 def _run(record: Record, anchor: str, heading: str, status: str, up: str) -> str:
+    # A file that was never handed in has nothing to draw; its checks say why.
+    drawn = "" if status == "missing" else _facts(record) + timeline_svg(record)
     return (
         f'<article class="run {status}" id="{anchor}">'
         f'<a class="up" href="#{up}">back to the table</a>'
         f'<h3>{heading} <span class="badge {status}">{_text(status)}</span></h3>'
-        f"{_facts(record)}{timeline_svg(record)}{_checks(record)}</article>"
+        f"{drawn}{_checks(record)}</article>"
     )
 
 
@@ -238,10 +240,10 @@ def _gradebook(document: Record) -> str:
                 f'<td class="{status}"><a href="#{anchor}">'
                 f"{_score(exercise.get('score'))}/{_score(exercise.get('max_score'))}</a></td>"
             )
+            about = ", ".join(_text(exercise[k]) for k in ("pattern", "file") if exercise.get(k))
             heading = (
-                f"{name}: {_text(column)} ({_text(exercise.get('pattern', ''))}, "
-                f"{_text(exercise.get('file', ''))}) {_score(exercise.get('score'))}/"
-                f"{_score(exercise.get('max_score'))}"
+                f"{name}: {_text(column)}{f' ({about})' if about else ''} "
+                f"{_score(exercise.get('score'))}/{_score(exercise.get('max_score'))}"
             )
             articles.append(_run(exercise, anchor, heading, status, f"row-{s}"))
         total = f"{_score(submission.get('score'))}/{_score(submission.get('max_score'))}"
@@ -274,9 +276,10 @@ def build_page(
 ) -> str:
     """The whole report as one HTML document."""
     failed = sum(1 for r in runs if r.get("outcome") != "passed")
-    summary = [f"{len(runs)} run(s), {failed} failed"]
+    summary = [f"{len(runs)} run(s), {failed} failed"] if runs or gradebook is None else []
     if gradebook is not None:
-        summary.insert(0, f"{len(_records(gradebook.get('submissions')))} submission(s)")
+        submissions = _records(gradebook.get("submissions"))
+        summary.insert(0, f"{len(submissions)} submission(s)")
     if generated:
         summary.append(f"generated {generated}")
     body = [f"<header><h1>{_text(title)}</h1><p class=\"meta\">{_text(', '.join(summary))}</p>"
