@@ -118,8 +118,25 @@ def test_xdist_workers_sharing_the_cores_widen_the_margin() -> None:
 def test_every_assertion_is_recorded_for_reports(bench: Bench) -> None:
     run: Run = bench.run("map", [2, 1], workers=2)
     run.assert_parallel()
-    run.assert_input_order()
-    assert [c["name"] for c in run.checks] == ["parallel", "input_order"]
+    run.check()
+    assert [c["name"] for c in run.checks] == [
+        "parallel", "uses_processes", "overlap", "timing", "input_order"
+    ]
     record = run.to_record()
     assert record["checks"] == run.checks
     assert len(record["intervals"]) == 2  # type: ignore[arg-type]
+
+
+def test_a_pool_that_really_had_one_worker_is_judged_as_serial(bench: Bench) -> None:
+    run = bench.run("submit", [1, 1], workers=1)
+    assert run.workers == 1
+    run.check()
+    with pytest.raises(SleepbenchAssertion, match="all tasks ran in one process"):
+        run.assert_parallel()
+    assert run.expected_wall == pytest.approx(2 * UNIT)
+
+
+def test_serial_work_in_child_processes_breaks_the_serial_pattern(bench: Bench) -> None:
+    disguised = dataclasses.replace(bench.run("processes", [1, 1]), pattern="serial")
+    with pytest.raises(SleepbenchAssertion, match="serial tasks ran outside the main process"):
+        disguised.check()

@@ -149,8 +149,10 @@ def test_a_bad_marker_names_itself_and_the_fix(
 
 
 def test_the_wall_marker_lets_the_test_finish_and_reports_the_measurement(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The inner run is a session of its own, not one of the outer xdist workers.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
     pytester.makepyfile("""
         import time, pytest
         from concurrent.futures import ProcessPoolExecutor
@@ -159,14 +161,15 @@ def test_the_wall_marker_lets_the_test_finish_and_reports_the_measurement(
         def test_serial():
             time.sleep(0.05); time.sleep(0.05)
 
-        @pytest.mark.sleepbench_wall(parallel=[0.1, 0.1], workers=2)
+        # Long enough that doing them one after the other exceeds the calibrated margin.
+        @pytest.mark.sleepbench_wall(parallel=[0.5, 0.5], workers=2)
         def test_parallel():
             with ProcessPoolExecutor(2) as pool:
-                list(pool.map(time.sleep, [0.1, 0.1]))
+                list(pool.map(time.sleep, [0.5, 0.5]))
 
-        @pytest.mark.sleepbench_wall(parallel=[0.1, 0.1], workers=2)
+        @pytest.mark.sleepbench_wall(parallel=[0.5, 0.5], workers=2)
         def test_parallel_done_serially():
-            time.sleep(0.1); time.sleep(0.1)
+            time.sleep(0.5); time.sleep(0.5)
 
         @pytest.mark.sleepbench_wall(at_least=0.2)
         def test_too_quick():
@@ -177,7 +180,7 @@ def test_the_wall_marker_lets_the_test_finish_and_reports_the_measurement(
     result.stdout.fnmatch_lines([
         "*test_parallel_done_serially*",
         "*took more time than allowed",
-        "*expected: parallel over 2 worker(s) over [[]0.1, 0.1[]] (model 0.100s): between*",
+        "*expected: parallel over 2 worker(s) over [[]0.5, 0.5[]] (model 0.500s): between*",
         "*test_too_quick*",
         "*took less time than allowed",
         "*observed: 0.05*s",
@@ -219,9 +222,13 @@ def test_runs_on_xdist_workers_reach_the_summary(pytester: pytest.Pytester) -> N
     ]
 
 
-@pytest.mark.parametrize("method", ["signal", "thread"])
+@pytest.mark.parametrize(
+    ("method", "start_method"),
+    [("signal", "fork"), ("signal", "spawn"), ("thread", "fork"), ("thread", "spawn"),
+     ("thread", "forkserver")],
+)
 def test_a_run_cut_off_by_pytest_timeout_leaves_no_process_behind(
-    pytester: pytest.Pytester, method: str
+    pytester: pytest.Pytester, method: str, start_method: str
 ) -> None:
     pids = pytester.path / "pids.json"
     pytester.makepyfile(f"""
@@ -237,7 +244,8 @@ def test_a_run_cut_off_by_pytest_timeout_leaves_no_process_behind(
             sleepbench.run("process_loop", [1000] * 4)
     """)
     result = pytester.runpytest_subprocess("--timeout=1.5", f"--timeout-method={method}",
-                                           "--sleepbench-unit=1")
+                                           "--sleepbench-unit=1",
+                                           f"--sleepbench-start-method={start_method}")
     assert result.ret != 0
     kids = json.loads(pids.read_text())
     assert len(kids) >= 4

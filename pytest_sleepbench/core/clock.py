@@ -19,21 +19,32 @@ __all__ = ["now", "sleep_for"]
 _SLICE = 0.05
 
 
-def sleep_for(seconds: float, *, orphan_exit: bool = False) -> tuple[float, float]:
+def sleep_for(seconds: float, *, watch: int | None = None) -> tuple[float, float]:
     """Sleep at least ``seconds`` and return the (start, end) stamps of the sleep.
 
     The loop makes the lower bound physical even where a signal cuts ``sleep`` short. With
-    ``orphan_exit`` a child whose parent died (a test killed by a timeout) exits instead of
-    living on, so a hung run never leaves a process behind.
+    ``watch``, the pid of the process that started the run, a child exits as soon as that
+    process is gone (a test killed by a timeout) instead of living on. It watches that pid
+    rather than its parent because a ``forkserver`` child's parent is the server, which outlives
+    the run while any of its children holds the server's liveness pipe.
     """
-    parent = os.getppid() if orphan_exit else 0
     start = now()
     deadline = start + seconds
     while True:
         left = deadline - now()
         if left <= 0:
             break
-        _os_sleep(min(left, _SLICE) if orphan_exit else left)
-        if orphan_exit and os.getppid() != parent:
+        _os_sleep(left if watch is None else min(left, _SLICE))
+        if watch is not None and not _alive(watch):
             os._exit(3)
     return start, now()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's: not ours to judge
+        return True
+    return True

@@ -50,20 +50,18 @@ POOL_PATTERNS = ("submit", "as_completed", "map")
 START_METHODS = ("fork", "forkserver", "spawn")
 
 
-def task(index: int, duration: float, unit: float, sink: Sink) -> int:
+def task(index: int, duration: float, unit: float, sink: Sink, watch: int | None = None) -> int:
     """One task of a pattern: sleep, record the interval, return the task's index.
 
     The index, not the duration, travels back so that equal durations stay distinguishable
-    when the order of delivery is judged.
+    when the order of delivery is judged. ``watch`` is the pid of the process running the
+    pattern: a task in a child exits when that process is gone, so a run killed by a timeout
+    leaves no process behind.
     """
-    start, end = sleep_for(duration * unit, orphan_exit=os.getpid() != _MAIN_PID)
+    start, end = sleep_for(duration * unit, watch=watch)
     sink.record(index, duration * unit, start, end)
     return index
 
-
-# The process that imported this module first; its children learn they were orphaned by
-# watching their parent, while a serial run in the main process sleeps in one piece.
-_MAIN_PID = os.getpid()
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,7 @@ def _run_processes(
     started: list[BaseProcess] = []
     try:
         for i, d in enumerate(durations):
-            p = ctx.Process(target=task, args=(i, d, unit, sink))  # type: ignore[attr-defined]
+            p = ctx.Process(target=task, args=(i, d, unit, sink, os.getpid()))  # type: ignore[attr-defined]
             p.start()
             started.append(p)
         for p in started:
@@ -161,13 +159,14 @@ def _run_pool(
     sink: Sink,
     workers: int | None,
 ) -> tuple[list[int], int]:
+    main = os.getpid()
     executor = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     requested: int = executor._max_workers  # type: ignore[attr-defined]
     results: list[int] = []
     try:
 
         def submit(i: int, d: float) -> concurrent.futures.Future[int]:
-            return executor.submit(task, i, d, unit, sink)
+            return executor.submit(task, i, d, unit, sink, main)
 
         if pattern == "submit":
             futures = [submit(i, d) for i, d in enumerate(durations)]
@@ -177,7 +176,7 @@ def _run_pool(
             results = [f.result() for f in concurrent.futures.as_completed(futures)]
         else:
             n = len(durations)
-            args = (range(n), durations, [unit] * n, [sink] * n)
+            args = (range(n), durations, [unit] * n, [sink] * n, [main] * n)
             results = list(executor.map(task, *args))
         executor.shutdown(wait=True)
     finally:

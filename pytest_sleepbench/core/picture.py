@@ -99,8 +99,14 @@ def render(
         cells = [" "] * columns
         if marker is not None:
             cells[marker] = ":"
+        taken = -1
         for interval in row.intervals:
             a, b = col(interval.start), col(interval.end)
+            # Back-to-back tasks round to the same column: keep each bar's end visible.
+            if a <= taken:
+                a = min(taken + 1, columns - 1)
+                b = max(a, b)
+            taken = b
             text = _bar_text(interval, b - a + 1, names or {})
             for k, ch in enumerate(text):
                 cells[a + k] = ch
