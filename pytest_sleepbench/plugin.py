@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from ._plugin import grading, html, markers, settings
-from ._plugin.session import SessionPlugin, _sleepbench_marked, sleepbench, sleepbench_run
+from ._plugin.session import SessionPlugin, sleepbench, sleepbench_run
 
-__all__ = ["_sleepbench_marked", "sleepbench", "sleepbench_run"]
+__all__ = ["sleepbench", "sleepbench_run"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

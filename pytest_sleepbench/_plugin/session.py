@@ -34,6 +34,17 @@ class SessionPlugin:
         self.config = config
         config.stash[RUNS_KEY] = []
 
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # A test marked with a pattern gets its run even if it never names the fixture; done
+        # once at collection so that unmarked tests pay nothing per test.
+        for item in items:
+            if (
+                isinstance(item, pytest.Function)
+                and item.get_closest_marker("sleepbench") is not None
+                and "sleepbench_run" not in item.fixturenames
+            ):
+                item.fixturenames.append("sleepbench_run")
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         wall = item.get_closest_marker("sleepbench_wall")
@@ -169,9 +180,3 @@ def sleepbench_run(request: pytest.FixtureRequest, sleepbench: Bench) -> Run:
     return sleepbench.run(mark.pattern, mark.durations, workers=mark.workers,
                           start_method=settings.start_method, unit=settings.unit)
 
-
-@pytest.fixture(autouse=True)
-def _sleepbench_marked(request: pytest.FixtureRequest) -> None:
-    # A test marked with a pattern gets its run even if it never names the fixture.
-    if request.node.get_closest_marker("sleepbench") is not None:
-        request.getfixturevalue("sleepbench_run")
