@@ -6,6 +6,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
 python=${PYTHON:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -33,3 +34,22 @@ shoot "$work/terminal.html" "$here/terminal-timeline.png" 900 "$height"
 "$python" -m pytest -p sleepbench -p no:cacheprovider -q \
     --sleepbench-html=report.html test_lesson.py > /dev/null || true
 shoot "$work/report.html" "$here/html-report.png" 1000 1900
+
+# An instructor's grading of the example submissions: the gradebook, and one exercise's details.
+cp -r "$repo/examples/submissions" "$work/subs"
+"$python" -m pytest -p sleepbench -p no:cacheprovider -q --sleepbench-grade=subs \
+    --sleepbench-json=grades.json --sleepbench-html=grades.html > /dev/null || true
+shoot "$work/grades.html" "$here/html-gradebook.png" 1000 430
+# The details of serial_in_disguise's ex2. Headless screenshots ignore a URL's fragment, so a
+# frame around the report scrolls to it.
+anchor=$("$python" -c '
+import json
+doc = json.load(open("grades.json"))
+for s, sub in enumerate(doc["submissions"]):
+    for e, ex in enumerate(sub["exercises"]):
+        if sub["name"] == "serial_in_disguise" and ex["id"] == "ex2":
+            print(f"s{s}-e{e}")
+')
+printf '<!DOCTYPE html><body style="margin:0"><iframe src="grades.html#%s" style="%s"></iframe>' \
+    "$anchor" "width:1000px;height:600px;border:0;display:block" > frame.html
+shoot "$work/frame.html" "$here/html-grade-detail.png" 1000 600

@@ -147,9 +147,8 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
     ]
     for n, row in enumerate(rows):
         y = TOP + n * ROW
-        # Without a main pid (a graded script's own process is not known) every row is just
-        # a process, numbered by when it first ran.
-        name = row.label if main_pid is not None else row.label.replace("worker", "process")
+        # The same row names as the text picture, so a failure message and the drawing agree.
+        name = row.label
         out.append(f'<g class="row" data-pid="{row.pid}">')
         if n % 2:
             out.append(f'<rect class="stripe" x="0" y="{y}" width="{width}" height="{ROW}"/>')

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from report_data import Record, parse, real_record
 
-from pytest_sleepbench.core.svg import LABEL, RIGHT, WIDTH, record_intervals, timeline_svg
+from pytest_sleepbench.core.svg import (
+    LABEL,
+    RIGHT,
+    WIDTH,
+    record_intervals,
+    record_picture,
+    timeline_svg,
+)
 
 
 @pytest.fixture(scope="module")
@@ -96,14 +103,16 @@ def test_no_intervals_and_broken_intervals() -> None:
     assert len(parse(timeline_svg(broken)).having("rect", "interval")) == 1
 
 
-def test_graded_intervals_without_a_main_pid_are_numbered_processes() -> None:
+def test_rows_have_the_names_of_the_text_picture() -> None:
+    # A graded script's record has no main pid: every process is a worker, in both pictures.
     record: Record = {"wall": 0.3, "intervals": [
         {"pid": 7, "start": 0.0, "end": 0.1, "seconds": 0.1},
         {"pid": 8, "start": 0.1, "end": 0.2, "seconds": 0.1},
     ]}
     text = timeline_svg(record)
-    assert ">process 1<" in text and ">process 2<" in text
-    assert "worker" not in text
+    names = [line.split(" [")[0] for line in record_picture(record).splitlines()[:2]]
+    assert names == ["worker 1", "worker 2"]
+    assert all(f">{name}<" in text for name in names)
 
 
 def test_tiny_and_huge_spans_still_draw(tmp_path: Path) -> None:
