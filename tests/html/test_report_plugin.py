@@ -143,9 +143,13 @@ def test_a_report_that_cannot_be_written_says_so(suite: pytest.Pytester) -> None
 
 
 def test_report_under_xdist_has_every_workers_runs(suite: pytest.Pytester) -> None:
-    result = suite.runpytest_subprocess("-n", "2", "--sleepbench-html=report.html")
+    result = suite.runpytest_subprocess("-n", "2", "--sleepbench-html=report.html",
+                                        "--sleepbench-timeline")
     result.assert_outcomes(passed=3, failed=2)
     assert result.stdout.str().count("sleepbench HTML report:") == 1
+    timelines = "\n".join(section(result.stdout.str(), "sleepbench timelines"))
+    for title in SHOWN_TITLES:
+        assert title in timelines
     doc = parse((suite.path / "report.html").read_text(encoding="utf-8"))
     assert len(doc.having("rect", "interval")) == INTERVALS
     assert len(doc.having("article", "run")) == RUNS
