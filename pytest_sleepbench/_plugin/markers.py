@@ -19,7 +19,8 @@ LINES = [
     "sleepbench_wall(at_least=None, at_most=None, *, serial=None, parallel=None, workers=None): "
     "fail the test, after it has finished, if its call phase took less than at_least or more "
     "than at_most seconds; serial=[seconds...] expects their sum, parallel=[seconds...] their "
-    "schedule over `workers` (default: CPU count), with calibrated margins.",
+    "schedule over `workers` (default: CPU count), with calibrated margins. When only the upper "
+    "bound fails, the call runs once more and both measurements are reported.",
 ]
 
 

@@ -61,20 +61,29 @@ class SessionPlugin:
                 except SleepbenchAssertion as error:
                     pytest.fail(str(error), pytrace=False)
         if wall is not None:
-            self._check_wall(markers.wall_marker(wall), elapsed, funcargs.get("sleepbench"))
+            self._check_wall(item, markers.wall_marker(wall), elapsed, funcargs.get("sleepbench"))
         return result
 
-    def _check_wall(self, mark: markers.WallMarker, elapsed: float, bench: object) -> None:
+    def _check_wall(
+        self, item: pytest.Item, mark: markers.WallMarker, elapsed: float, bench: object
+    ) -> None:
         bounds, what = self._wall_bounds(mark)
-        if bounds.holds(elapsed):
+        walls = [elapsed]
+        if elapsed > bounds.upper:
+            # Only the upper bound failed, which a moment of load can do: the noise policy
+            # measures once more (the same fixtures, a second call) and reports both.
+            start = now()
+            item.runtest()
+            walls.append(now() - start)
+        if bounds.holds(walls[-1]):
             return
         picture = bench.timeline.picture() if isinstance(bench, Bench) else ""
-        too = "less" if elapsed < bounds.lower else "more"
+        too = "less" if walls[-1] < bounds.lower else "more"
         pytest.fail(
             message(
                 f"sleepbench_wall: the test's call phase took {too} time than allowed",
                 f"{what}: between {bounds.lower:.3f}s and {bounds.upper:.3f}s",
-                f"{elapsed:.3f}s",
+                " then ".join(f"{w:.3f}s" for w in walls),
                 picture,
             ),
             pytrace=False,
