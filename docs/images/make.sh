@@ -39,7 +39,7 @@ shoot "$work/report.html" "$here/html-report.png" 1000 1900
 cp -r "$repo/examples/submissions" "$work/subs"
 "$python" -m pytest -p sleepbench -p no:cacheprovider -q --sleepbench-grade=subs \
     --sleepbench-json=grades.json --sleepbench-html=grades.html > /dev/null || true
-shoot "$work/grades.html" "$here/html-gradebook.png" 1000 430
+shoot "$work/grades.html" "$here/html-gradebook.png" 1000 480
 # The details of serial_in_disguise's ex2. Headless screenshots ignore a URL's fragment, so a
 # frame around the report scrolls to it.
 anchor=$("$python" -c '

@@ -31,6 +31,7 @@ th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: right; }
 th { background: var(--stripe); position: sticky; top: 0; }
 td.name, th.name { text-align: left; max-width: 22em; overflow-wrap: anywhere; }
 tbody tr:nth-child(even) td { background: var(--stripe); }
+tfoot td, tfoot th { border-top: 2px solid #8c959f; font-weight: 600; position: static; }
 td.pass a, .badge.pass { color: var(--pass); }
 td.fail a, .badge.fail { color: var(--fail); font-weight: 600; }
 td.missing a, .badge.missing, .badge.skip { color: var(--missing); }
@@ -222,6 +223,8 @@ def _gradebook(document: Record) -> str:
     )
     rows = []
     details = []
+    scores: dict[str, list[float]] = {c: [] for c in columns}
+    passed = dict.fromkeys(columns, 0)
     for s, submission in enumerate(submissions):
         name = _text(submission.get("name", f"submission {s + 1}"))
         by_id = {str(e.get("id", "?")): (k, e)
@@ -235,12 +238,15 @@ def _gradebook(document: Record) -> str:
             k, exercise = by_id[column]
             exercise = _with_model(exercise, assignment)
             status = _status(exercise.get("status"), ("pass", "fail", "missing"), "fail")
+            scores[column].append(number(exercise.get("score")) or 0.0)
+            passed[column] += status == "pass"
             anchor = f"s{s}-e{k}"
             cells.append(
                 f'<td class="{status}"><a href="#{anchor}">'
                 f"{_score(exercise.get('score'))}/{_score(exercise.get('max_score'))}</a></td>"
             )
-            about = ", ".join(_text(exercise[k]) for k in ("pattern", "file") if exercise.get(k))
+            about = ", ".join(_text(exercise[key]) for key in ("pattern", "file")
+                              if exercise.get(key))
             heading = (
                 f"{name}: {_text(column)}{f' ({about})' if about else ''} "
                 f"{_score(exercise.get('score'))}/{_score(exercise.get('max_score'))}"
@@ -259,11 +265,34 @@ def _gradebook(document: Record) -> str:
     caption = f"<caption>{_text(title)}</caption>" if title else ""
     table = (
         f'<table class="gradebook">{caption}<thead><tr><th class="name">submission</th>'
-        f"{head}<th>total</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"{head}<th>total</th></tr></thead><tbody>{''.join(rows)}</tbody>"
+        f"{_summary(columns, scores, passed, submissions)}</table>"
     )
     return (
         f'<section id="gradebook"><h2>Gradebook</h2>{table}{LEGEND}</section>'
         f"{''.join(details)}"
+    )
+
+
+def _summary(
+    columns: Mapping[str, str],
+    scores: Mapping[str, list[float]],
+    passed: Mapping[str, int],
+    submissions: Sequence[Record],
+) -> str:
+    """Class figures under the table: what an instructor looks at first."""
+    if not submissions:
+        return ""
+    totals = [number(s.get("score")) or 0.0 for s in submissions]
+
+    def mean(values: Sequence[float]) -> str:
+        return f"{sum(values) / len(values):.2f}" if values else "-"
+
+    means = "".join(f"<td>{mean(scores[c])}</td>" for c in columns)
+    passes = "".join(f"<td>{passed[c]}/{len(submissions)}</td>" for c in columns)
+    return (
+        f'<tfoot><tr><th class="name">mean score</th>{means}<td class="total">{mean(totals)}'
+        f'</td></tr><tr><th class="name">passed</th>{passes}<td></td></tr></tfoot>'
     )
 
 

@@ -96,6 +96,14 @@ def test_gradebook_for_a_class_of_forty() -> None:
     assert [th for t, th in doc.tags if t == "span" and th.get("class") == "pattern"]
     for pattern in ("processes", "submit", "map"):
         assert f'<span class="pattern">{pattern}</span>' in page
+    # The class figures: every seventh student failed ex2, every fifth did not hand in ex3.
+    foot = page.split("<tfoot>")[1].split("</tfoot>")[0]
+    passed = [sum(1 for s in submissions if s["exercises"][k]["status"] == "pass")
+              for k in range(3)]
+    assert passed == [40, 34, 32]
+    assert "".join(f"<td>{n}/40</td>" for n in passed) in foot
+    mean_ex2 = sum(s["exercises"][1]["score"] for s in submissions) / 40
+    assert f"<td>{mean_ex2:.2f}</td>" in foot
     for s, submission in enumerate(submissions):
         total = f"{submission['score']:g}/{submission['max_score']:g}"
         assert f'<tr id="row-{s}">' in page
