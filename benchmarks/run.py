@@ -1,0 +1,113 @@
+"""Measure pytest-sleepbench on this machine and print one table (docs/PERFORMANCE.md).
+
+    python benchmarks/run.py                  # the full table, a few minutes
+    python benchmarks/run.py --quick          # a smoke run of a few seconds
+    python benchmarks/run.py --json out.json  # also write the table as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: make the repository root importable so ``benchmarks`` is a package.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import conditions, cost, idle, throughput
+from benchmarks.report import DEFAULT_UNIT, floor_rows
+from benchmarks.table import Row, Table
+from pytest_sleepbench.core.patterns import START_METHODS
+
+SECTIONS = ("cost", "floor", "grading", "idle")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Measure pytest-sleepbench; print one table.")
+    p.add_argument("--quick", action="store_true",
+                   help="a few-second smoke run: small counts, no grading")
+    p.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
+    p.add_argument("--units", default=None,
+                   help="units for the false-verdict count, seconds, comma-separated "
+                        "(default 0.005,0.01,0.02,0.05)")
+    p.add_argument("--repeat", type=int, default=None,
+                   help="repetitions of each pattern and mutant per unit and condition "
+                        "(default 20)")
+    p.add_argument("--cost-repeat", type=int, default=None,
+                   help="runs of each pattern per start method (default 3)")
+    p.add_argument("--submissions", type=int, default=40, help="class size to grade")
+    p.add_argument("--as-written", type=int, default=1,
+                   help="submissions whose scripts are also run as written (real seconds)")
+    p.add_argument("--idle-tests", type=int, default=None, help="default 2000")
+    p.add_argument("--idle-repeat", type=int, default=None, help="default 7")
+    p.add_argument("--skip", default="", help=f"sections to leave out: {', '.join(SECTIONS)}")
+    return p
+
+
+def _machine() -> dict[str, object]:
+    memory = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kib = int(f.readline().split()[1])
+        memory = f"{kib / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": _load(),
+    }
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return ""
+
+
+def main(argv: Sequence[str] | None = None) -> Table:
+    args = _parser().parse_args(argv)
+    quick = bool(args.quick)
+    units = ([float(u) for u in str(args.units).split(",")] if args.units
+             else [0.02] if quick else [0.005, 0.01, 0.02, 0.05])
+    repeat = args.repeat or (1 if quick else 20)
+    skip = {s.strip() for s in str(args.skip).split(",") if s.strip()}
+    machine = _machine()
+    table = Table(
+        f"pytest-sleepbench benchmarks: {machine['cores']} cores, {machine['memory']}, "
+        f"Python {machine['python']}, {machine['date']}, load {machine['load_before']}",
+        machine,
+    )
+    if "cost" not in skip:
+        unit = 0.02 if quick else DEFAULT_UNIT
+        methods = ("fork",) if quick else START_METHODS
+        table.add(cost.measure(unit, args.cost_repeat or (1 if quick else 3), methods))
+    if "floor" not in skip:
+        counts = {c: conditions.measure(c, units, repeat) for c in conditions.CONDITIONS}
+        table.add(floor_rows(units, counts))
+    if "grading" not in skip:
+        if quick:
+            table.add([Row("grading", "correct submissions, -n auto", "skipped (--quick)")])
+        else:
+            table.add(throughput.measure(args.submissions, args.as_written))
+    if "idle" not in skip:
+        table.add(idle.measure(args.idle_tests or (200 if quick else 2000),
+                               args.idle_repeat or (1 if quick else 7)))
+    machine["load_after"] = _load()
+    print(table.render())
+    if args.json is not None:
+        table.write_json(args.json)
+    return table
+
+
+if __name__ == "__main__":
+    main()
