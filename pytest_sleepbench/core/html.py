@@ -62,7 +62,7 @@ li.check { padding: 3px 8px; border-left: 3px solid var(--pass); margin: 3px 0; 
 li.check.fail { border-left-color: var(--fail); background: #fdecea; }
 li.check.skip { border-left-color: var(--missing); }
 li.check pre { margin: 4px 0 2px; font: 12px/1.3 ui-monospace, Menlo, Consolas, monospace;
-  white-space: pre; overflow-x: auto; }
+  white-space: pre-wrap; overflow-x: auto; }
 p.empty { color: var(--muted); font-style: italic; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
