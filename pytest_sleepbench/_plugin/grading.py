@@ -20,6 +20,7 @@ from _pytest._code.code import TerminalRepr, TracebackStyle
 from ..grading import reports
 from ..grading.assignment import Assignment, AssignmentError, Exercise, load
 from ..grading.grade import discover, grade_exercise, xdist_workers
+from ..grading.sandbox import sandbox_uid
 from .keys import GRADEBOOK_KEY
 
 __all__ = ["GradeItem", "GradingPlugin", "add_options", "configure"]
@@ -132,6 +133,14 @@ class GradingPlugin:
         self.assignment = assignment
         self.entries: list[tuple[str, dict[str, object]]] = []
         self.started = time.monotonic()
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        a = self.assignment
+        uid = sandbox_uid()
+        where = (f"as user id {uid}" if uid is not None
+                 else "as the grader's own user (not root: weaker isolation)")
+        return (f"sleepbench grading {self.root}: {len(a.exercises)} exercise(s) from {a.path}, "
+                f"unit {a.unit:g}s; scripts run {where}")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool:

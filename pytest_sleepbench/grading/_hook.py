@@ -5,8 +5,9 @@ It runs in every Python process a graded script creates (children of ``fork`` in
 
 * each ``time.sleep``: pid, ppid, tid, requested seconds (scaled by the unit), start, end, and
   the submission index of the pool task it ran in;
-* in the main process: which concurrency constructs were used, and the order in which results
-  reached the main process (``Future.result``, which ``as_completed`` loops and ``map`` end in).
+* in the main process: which concurrency constructs were used and when, the order in which
+  results reached the main process (``Future.result``, which ``as_completed`` loops and ``map``
+  end in), and when a ``join`` returned.
 
 It uses the standard library only and stays importable on old interpreters, because the sandbox
 may run another Python than the grader's. Imported anywhere without the grader's environment
@@ -169,6 +170,15 @@ def _patch_processes() -> None:
         original_start(self)
 
     process.BaseProcess.start = start  # type: ignore[method-assign]
+
+    original_join = process.BaseProcess.join
+
+    def join(self: Any, timeout: Any = None) -> None:
+        original_join(self, timeout)
+        if not _internal(self) and self.exitcode is not None:
+            _event("joined")
+
+    process.BaseProcess.join = join  # type: ignore[method-assign]
 
     original_thread_start = threading.Thread.start
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..core import timeline as tl
-from ..core.bounds import wall_bounds
+from ..core.bounds import share, wall_bounds
 from ..core.calibrate import Calibration
 from ..core.model import Schedule, list_schedule
 from ..core.patterns import POOL_PATTERNS, PROCESS_PATTERNS
@@ -110,8 +110,13 @@ def judge(
     baseline: float,
     limit: float,
     xdist_workers: int = 1,
+    again: Callable[[], Observed] | None = None,
 ) -> list[Check]:
-    """All eight checks of one exercise, in their fixed order."""
+    """All eight checks of one exercise, in their fixed order.
+
+    ``again`` runs the script once more; it is used, as in the core's noise policy, only when
+    the upper time bound alone failed, since a moment of load can explain that and nothing else.
+    """
     runs = _runs(observed, limit)
     if runs.status == "fail":
         rest = [Check(name, "skip", "the script did not run to the end") for name in CHECKS[1:]]
@@ -121,8 +126,8 @@ def judge(
         _main_guard(observed, guard),
         _api(observed),
         _uses_processes(observed),
-        _overlap(observed, calibration),
-        _timing(observed, calibration, tolerance, baseline, xdist_workers),
+        _overlap(observed, calibration, xdist_workers),
+        _timing_with_retry(observed, again, calibration, tolerance, baseline, xdist_workers),
         _order(observed, tolerance),
         _cleanup(observed),
     ]
@@ -231,16 +236,19 @@ def _uses_processes(o: Observed) -> Check:
                   f"process{where}")
 
 
-def _expected_peak(o: Observed, calibration: Calibration) -> int:
+def _expected_peak(o: Observed, calibration: Calibration, xdist_workers: int) -> int:
     """Peak concurrency the schedule promises even if worker ``w`` is ready only after ``w``
-    calibrated start-ups (one and a half times over), as in the core's run checks."""
+    calibrated start-ups (one and a half times over, as in the core's run checks), widened
+    like the time bounds when pytest-xdist workers share the cores."""
     strands = max(o.strands, 1)
-    startup = 1.5 * calibration.startup if o.pattern in (*PROCESS_PATTERNS, *POOL_PATTERNS) else 0
+    startup = 0.0
+    if o.pattern in (*PROCESS_PATTERNS, *POOL_PATTERNS):
+        startup = 1.5 * calibration.startup * share(xdist_workers, calibration.cores)
     release = [w * startup for w in range(strands)]
     return list_schedule([d * o.unit for d in o.durations], strands, release).peak
 
 
-def _overlap(o: Observed, calibration: Calibration) -> Check:
+def _overlap(o: Observed, calibration: Calibration, xdist_workers: int) -> Check:
     if not o.tasks:
         return o.fail("overlap", "no sleeps were recorded", "the tasks' sleeps",
                       "none: time.sleep was not called, or was replaced")
@@ -250,13 +258,25 @@ def _overlap(o: Observed, calibration: Calibration) -> Check:
             return Check("overlap", "pass")
         return o.fail("overlap", "serial tasks overlapped", "peak concurrency 1",
                       f"peak concurrency {peak}")
-    want = min(_expected_peak(o, calibration), len(o.durations))
+    rec = o.outcome.recording
+    first_wait = min(rec.waits, default=float("inf"))
+    late = [t for t in rec.launches if t > first_wait]
+    if late:
+        # Structural evidence, whatever the unit: correct code makes every task available
+        # before it waits for any of them.
+        return o.fail("overlap", "the main process waited for a task before starting the next",
+                      "every task started or submitted before the first join or result",
+                      f"{len(late)} task(s) started or submitted after the main process had "
+                      f"waited for one (first wait at {first_wait - o.origin:.3f}s, a later "
+                      f"start at {late[0] - o.origin:.3f}s); peak concurrency {peak}")
+    want = min(_expected_peak(o, calibration, xdist_workers), len(o.durations))
     if peak >= want:
         return Check("overlap", "pass")
     return o.fail("overlap", "the tasks did not overlap as the schedule predicts",
                   f"peak concurrency {want} (min of {o.strands} worker(s) that ran tasks and "
                   f"{len(o.durations)} task(s))",
-                  f"peak concurrency {peak}: the tasks ran one after another")
+                  f"peak concurrency {peak}"
+                  + (": the tasks ran one after another" if peak == 1 else ""))
 
 
 def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: float,
@@ -289,6 +309,21 @@ def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: f
         "interpreter exit)",
         f"{wall:.3f}s from the script's first line to its exit",
     )
+
+
+def _timing_with_retry(o: Observed, again: Callable[[], Observed] | None,
+                       calibration: Calibration, tolerance: float, baseline: float,
+                       xdist_workers: int) -> Check:
+    first = _timing(o, calibration, tolerance, baseline, xdist_workers)
+    if first.status == "pass" or again is None or "took more time" not in first.message:
+        return first
+    retry = again()
+    second = _timing(retry, calibration, tolerance, baseline, xdist_workers)
+    note = f"(the first attempt took {o.wall:.3f}s and was measured again)"
+    if second.status == "pass":
+        return Check("timing", "pass", f"timing: passed on a second attempt {note}")
+    return Check("timing", "fail", second.message.replace(
+        "\n  observed: ", f"\n  observed: {note} ", 1))
 
 
 def _labels(o: Observed, order: Sequence[int]) -> str:

@@ -135,7 +135,8 @@ def grade_exercise(
         guard = run("spawn")
     checks = judge(observed, guard, calibration=calibration,
                    tolerance=auto_tolerance(calibration, assignment.unit), baseline=baseline,
-                   limit=limit, xdist_workers=xdist_workers)
+                   limit=limit, xdist_workers=xdist_workers,
+                   again=lambda: run(assignment.start_method))
     failed = any(c.status == "fail" for c in checks)
     entry.update({
         "file": script,

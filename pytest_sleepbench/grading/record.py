@@ -12,6 +12,7 @@ __all__ = ["Recording", "read_recording"]
 
 # A run may write its own lines into the record files; past this many they are not read.
 _MAX_LINES = 20_000
+_LAUNCHES = (".submit", ".map", "Process.start", "Thread.start")
 
 
 @dataclass
@@ -21,6 +22,10 @@ class Recording:
     """Constructs the main process used, in order (``ProcessPoolExecutor.submit``, ...)."""
     delivered: list[int] = field(default_factory=list)
     """Submission indices of pool tasks, in the order the main process received results."""
+    launches: list[float] = field(default_factory=list)
+    """When the main process started a process or thread, or submitted or mapped pool work."""
+    waits: list[float] = field(default_factory=list)
+    """When the main process got a task's end back: a ``join`` or a result returned."""
     started: float | None = None
     """When the main process reached the hook, before any line of the script: the first such
     record, which the script cannot have written itself."""
@@ -54,10 +59,19 @@ def read_recording(folder: Path) -> Recording:
     rec.intervals = sorted(intervals, key=lambda i: (i.start, i.end))
     for event in _lines(folder / "events.jsonl"):
         kind = event.get("kind")
+        stamp = event.get("t")
+        at = float(stamp) if isinstance(stamp, float) else None
         if kind == "api":
-            rec.api.append(str(event.get("name")))
+            name = str(event.get("name"))
+            rec.api.append(name)
+            if at is not None and name.endswith(_LAUNCHES):
+                rec.launches.append(at)
         elif kind == "result" and isinstance(event.get("task"), int):
             rec.delivered.append(int(str(event["task"])))
+            if at is not None:
+                rec.waits.append(at)
+        elif kind == "joined" and at is not None:
+            rec.waits.append(at)
         elif kind == "start" and isinstance(event.get("t"), float) and rec.started is None:
             rec.started = float(str(event["t"]))
     return rec

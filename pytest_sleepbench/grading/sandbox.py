@@ -15,7 +15,6 @@ import os
 import resource
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -220,15 +219,15 @@ def _kill_all(uid: int | None, root_pid: int, token: str, known: set[int]) -> No
 
 def _kill_as(uid: int) -> None:
     # kill(-1) as the run's user signals every process that user owns, faster than a fork
-    # storm can make new ones, and never the caller itself.
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setuid(uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+    # storm can make new ones, and never the caller itself. A child interpreter does it, since
+    # forking the grader (which may have threads) to change its user is not safe.
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [sandbox_python(), "-S", "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"],
+            user=uid, group=uid, extra_groups=[], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", timeout=30,
+            check=False,
+        )
 
 
 def run_script(
