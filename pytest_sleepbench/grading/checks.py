@@ -279,10 +279,26 @@ def _overlap(o: Observed, calibration: Calibration, xdist_workers: int) -> Check
                   + (": the tasks ran one after another" if peak == 1 else ""))
 
 
+def _same(a: Sequence[float], b: Sequence[float]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) < 1e-6 for x, y in zip(a, b, strict=True))
+
+
+def _listing(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
 def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: float,
             xdist_workers: int) -> Check:
     durations = [d * o.unit for d in o.durations]
     schedule = o.schedule
+    slept = sorted(i.seconds / o.unit for i in o.tasks)
+    if o.tasks and not _same(slept, sorted(o.durations)):
+        # The model is built from the exercise's durations; a run of other sleeps is not
+        # the run the bounds describe.
+        return o.fail("timing", "the tasks did not sleep the durations the exercise asks for",
+                      f"sleeps of {_listing(o.durations)} tutorial second(s)",
+                      f"sleeps of {_listing(slept)}")
+
     if o.pattern == "serial":
         lower = sum(durations)
     else:
