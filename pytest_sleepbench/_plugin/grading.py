@@ -81,8 +81,20 @@ class GradeFailure(Exception):
 
 
 class Submission(pytest.Collector):
+    """One submission folder; its items are the assignment's exercises."""
+
+    def __init__(self, *, folder: Path, assignment: Assignment, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.folder = folder
+        self.assignment = assignment
+
     def collect(self) -> list[pytest.Item | pytest.Collector]:
-        return []
+        return [
+            GradeItem.from_parent(self, name=exercise.id, submission=self.name,
+                                  folder=self.folder, exercise=exercise,
+                                  assignment=self.assignment)
+            for exercise in self.assignment.exercises
+        ]
 
 
 class GradeItem(pytest.Item):
@@ -134,33 +146,44 @@ class GradingPlugin:
         self.entries: list[tuple[str, dict[str, object]]] = []
         self.started = time.monotonic()
 
-    def pytest_report_header(self, config: pytest.Config) -> str:
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
         a = self.assignment
         uid = sandbox_uid()
         where = (f"as user id {uid}" if uid is not None
                  else "as the grader's own user (not root: weaker isolation)")
-        return (f"sleepbench grading {self.root}: {len(a.exercises)} exercise(s) from {a.path}, "
-                f"unit {a.unit:g}s; scripts run {where}")
+        header = [f"sleepbench grading {self.root}: {len(a.exercises)} exercise(s) from "
+                  f"{a.path}, unit {a.unit:g}s; scripts run {where}"]
+        if uid is not None and self.root.stat().st_mode & 0o005:
+            header.append(f"sleepbench warning: {self.root} is open to other users, so a "
+                          f"script could read other submissions; chmod o-rwx {self.root}")
+        return header
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool:
-        # A grading run collects nothing from disk: the items come from the assignment.
+        # The session's own collection is replaced below; should anything still walk the
+        # file system during a grading run, it finds nothing to import.
         return True
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
-                                      items: list[pytest.Item]) -> None:
-        graded: list[pytest.Item] = []
-        for name, folder in discover(self.root, self.assignment):
-            parent = Submission.from_parent(session, name=name, path=folder,
-                                            nodeid=f"sleepbench-grade/{name}")
-            for exercise in self.assignment.exercises:
-                item = GradeItem.from_parent(parent, name=exercise.id, submission=name,
-                                             folder=folder, exercise=exercise,
-                                             assignment=self.assignment)
-                self._guard(item, exercise)
-                graded.append(item)
-        items[:] = graded
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> pytest.CollectReport | None:
+        # The session's children are the submissions, not the file system, so pytest counts,
+        # selects and reports the graded items like any others.
+        if not isinstance(collector, pytest.Session):
+            return None
+        found: list[pytest.Item | pytest.Collector] = [
+            Submission.from_parent(collector, name=name, path=folder, folder=folder,
+                                   assignment=self.assignment,
+                                   nodeid=f"sleepbench-grade/{name}")
+            for name, folder in discover(self.root, self.assignment)
+        ]
+        return pytest.CollectReport(collector.nodeid, "passed", None, found)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        if isinstance(item, GradeItem):
+            self._guard(item, item.exercise)
 
     def _guard(self, item: pytest.Item, exercise: Exercise) -> None:
         # pytest-timeout is the outer guard, far beyond the sandbox's own limit for both runs.

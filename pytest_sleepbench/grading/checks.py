@@ -138,6 +138,15 @@ def _tail(text: str, lines: int = 6) -> str:
     return "\n    ".join(kept) if kept else "(nothing on stderr)"
 
 
+def _printed(outcome: Outcome, lines: int = 4) -> str:
+    """The last lines the script printed, with when they arrived, after launch."""
+    kept = [(t, text) for t, text in outcome.stdout if text.strip()][-lines:]
+    if not kept:
+        return ""
+    shown = "\n    ".join(f"{t:7.3f}s  {text[:100]}" for t, text in kept)
+    return f"\n  stdout ends with:\n    {shown}"
+
+
 def _exit(outcome: Outcome) -> str:
     code = outcome.returncode
     if code is not None and code < 0:
@@ -150,14 +159,15 @@ def _runs(o: Observed, limit: float) -> Check:
     expected = f"exit status 0 within {limit:.2f}s"
     if out.timed_out:
         return o.fail("runs", "the script did not finish in time", expected,
-                      f"still running after {limit:.2f}s; the whole process tree was killed")
+                      f"still running after {limit:.2f}s; the whole process tree was killed"
+                      f"{_printed(out)}")
     if out.flooded:
         return o.fail("runs", "the script printed more output than allowed", expected,
                       "output went past the cap; the run was stopped")
     if out.returncode != 0:
         return o.fail("runs", "the script failed", expected,
                       f"{_exit(out)} after {out.wall:.2f}s; stderr ends with:\n    "
-                      f"{_tail(out.stderr)}")
+                      f"{_tail(out.stderr)}{_printed(out)}")
     return Check("runs", "pass")
 
 

@@ -171,6 +171,8 @@ def _prepare(submission: Path, uid: int | None) -> Path:
                 os.lchown(os.path.join(root, name), uid, uid)
         for path in (base / "work", base / "rec", base / "tmp"):
             os.chown(path, uid, uid)
+            # Runs of other graders (other user ids) must not read this one's copy.
+            os.chmod(path, 0o700)
     return base
 
 

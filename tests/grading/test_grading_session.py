@@ -123,6 +123,7 @@ def test_a_learner_folder_with_planted_files_is_graded_not_collected(
         "--sleepbench-gradescope=results.json", "-k", "ex1 or ex3_2", "-p", "no:cacheprovider",
     )
     result.assert_outcomes(passed=2, deselected=4)
+    result.stdout.fnmatch_lines(["collected 6 items / 4 deselected / 2 selected"])
     assert not tripwire.exists()
     assert "test_project" not in result.stdout.str()
     results = json.loads((pytester.path / "results.json").read_text())
