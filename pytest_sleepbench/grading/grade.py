@@ -18,7 +18,7 @@ from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge
 from .sandbox import Limits, Outcome, run_script
 
-__all__ = ["discover", "find_file", "grade_exercise", "interpreter_startup", "score", "time_limit"]
+__all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "score", "time_limit"]
 
 # Files other than exercise scripts in a folder do not make it a submission by themselves.
 _SCRIPT_SUFFIX = ".py"
@@ -45,7 +45,7 @@ def find_file(submission: Path, exercise: Exercise) -> str | None:
     return matches[0].relative_to(submission).as_posix() if matches else None
 
 
-def interpreter_startup(python: str | None, unit: float) -> float:
+def empty_script_cost(python: str | None, unit: float) -> float:
     """Seconds an empty script takes from the hook to its exit in the sandbox (worst of 3).
 
     Measured, like every other margin, so an upper time bound never rests on a guess.
@@ -119,7 +119,7 @@ def grade_exercise(
         return entry
     method = start_method(assignment)
     calibration = calibration_for(method)
-    baseline = interpreter_startup(assignment.python, assignment.unit)
+    baseline = empty_script_cost(assignment.python, assignment.unit)
     limit = time_limit(exercise, assignment, baseline)
     limits = Limits(wall=limit, memory=assignment.memory, processes=assignment.processes,
                     output=assignment.output)
