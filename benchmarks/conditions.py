@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import floor
-from .floor import Counts
+from .floor import Measured
 
 __all__ = ["CONDITIONS", "measure"]
 
@@ -28,7 +28,7 @@ _HOGS = 2
 _SHARDS = 2
 
 
-def measure(condition: str, units: Sequence[float], repeat: int) -> Counts:
+def measure(condition: str, units: Sequence[float], repeat: int) -> Measured:
     if condition == "alone":
         return _in_process(units, repeat)
     if condition == "2 busy loops":
@@ -51,7 +51,7 @@ def _busy_loops(n: int) -> Iterator[None]:
             hog.wait()
 
 
-def _in_process(units: Sequence[float], repeat: int) -> Counts:
+def _in_process(units: Sequence[float], repeat: int) -> Measured:
     with tempfile.TemporaryDirectory(prefix="sleepbench-floor-") as folder:
         out = Path(folder) / "counts.json"
         subprocess.run(
@@ -87,11 +87,11 @@ OUT = Path({out!r})
 @pytest.mark.parametrize("shard", range(len(REPEATS)))
 def test_floor(sleepbench, shard):
     counts = floor.tally(sleepbench, UNITS, REPEATS[shard])
-    (OUT / f"{{shard}}.json").write_text(json.dumps(floor.to_json(counts)))
+    (OUT / f"{{shard}}.json").write_text(json.dumps(floor.to_json(counts, sleepbench)))
 '''
 
 
-def _under_xdist(units: Sequence[float], repeat: int) -> Counts:
+def _under_xdist(units: Sequence[float], repeat: int) -> Measured:
     # Split the repetitions so each worker does half and both run at the same time.
     repeats = [repeat // _SHARDS + (k < repeat % _SHARDS) for k in range(_SHARDS)]
     with tempfile.TemporaryDirectory(prefix="sleepbench-xdist-") as folder:

@@ -14,15 +14,17 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pytest_sleepbench.core.bench import Bench
+from pytest_sleepbench.core.calibrate import cached as calibration_for
 from pytest_sleepbench.core.patterns import PATTERNS
 from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.sink import Sink
 
 from .mutants import run_mutant
 
-__all__ = ["Tally", "merge", "tally"]
+__all__ = ["Measured", "Tally", "merge", "tally"]
 
 # Enough false-verdict explanations to reproduce them from the report, few enough to read.
 _EXAMPLES = 3
@@ -49,6 +51,15 @@ class Tally:
 
 Counts = dict[str, dict[str, Tally]]
 """unit (as text, in ms) -> pattern -> tally."""
+
+
+@dataclass
+class Measured:
+    """The counts of one condition, and the calibration each measuring process had."""
+
+    counts: Counts
+    calibrations: list[str]
+    """One ``Calibration.describe()`` per process that counted (per xdist worker)."""
 
 
 def _verdict(run: Run) -> str | None:
@@ -91,11 +102,14 @@ def _key(unit: float) -> str:
     return f"{unit * 1000:g}"
 
 
-def to_json(counts: Counts) -> dict[str, dict[str, dict[str, object]]]:
-    return {u: {p: asdict(t) for p, t in by.items()} for u, by in counts.items()}
+def to_json(counts: Counts, bench: Bench) -> dict[str, object]:
+    # The calibration is the one every run of this process was judged with (it is cached).
+    return {"calibration": calibration_for(bench.start_method).describe(),
+            "counts": {u: {p: asdict(t) for p, t in by.items()} for u, by in counts.items()}}
 
 
-def from_json(data: dict[str, dict[str, dict[str, object]]]) -> Counts:
+def from_json(doc: dict[str, Any]) -> Measured:
+    data: dict[str, dict[str, dict[str, object]]] = doc["counts"]
     out: Counts = {}
     for u, by in data.items():
         out[u] = {}
@@ -108,7 +122,7 @@ def from_json(data: dict[str, dict[str, dict[str, object]]]) -> Counts:
                 mutants_passed=_int(t["mutants_passed"]),
                 examples=[str(e) for e in examples] if isinstance(examples, list) else [],
             )
-    return out
+    return Measured(out, [str(doc["calibration"])])
 
 
 def _int(value: object) -> int:
@@ -117,10 +131,10 @@ def _int(value: object) -> int:
     return value
 
 
-def merge(parts: Sequence[Counts]) -> Counts:
+def merge(parts: Sequence[Measured]) -> Measured:
     out: Counts = {}
     for part in parts:
-        for u, by in part.items():
+        for u, by in part.counts.items():
             for p, t in by.items():
                 m = out.setdefault(u, {}).setdefault(p, Tally())
                 m.correct += t.correct
@@ -129,7 +143,7 @@ def merge(parts: Sequence[Counts]) -> Counts:
                 m.mutants_passed += t.mutants_passed
                 for e in t.examples:
                     m.note(e)
-    return out
+    return Measured(out, [c for part in parts for c in part.calibrations])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -142,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     units = [float(u) for u in str(args.units).split(",")]
     with Bench(start_method=args.start_method) as bench:
         counts = tally(bench, units, int(args.repeat))
-    Path(args.json).write_text(json.dumps(to_json(counts)))
+        Path(args.json).write_text(json.dumps(to_json(counts, bench)))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .floor import Counts
+from .floor import Measured
 from .table import Row, verdict
 
 __all__ = ["DEFAULT_UNIT", "floor_rows"]
@@ -12,14 +12,14 @@ __all__ = ["DEFAULT_UNIT", "floor_rows"]
 DEFAULT_UNIT = 0.05
 
 
-def floor_rows(units: Sequence[float], by_condition: Mapping[str, Counts]) -> list[Row]:
+def floor_rows(units: Sequence[float], by_condition: Mapping[str, Measured]) -> list[Row]:
     rows: list[Row] = []
     clean: list[float] = []
     for unit in units:
         key = f"{unit * 1000:g}"
         none_here = True
-        for condition, counts in by_condition.items():
-            tallies = counts[key]
+        for condition, measured in by_condition.items():
+            tallies = measured.counts[key]
             correct = sum(t.correct for t in tallies.values())
             failed = sum(t.correct_failed for t in tallies.values())
             mutants = sum(t.mutants for t in tallies.values())
@@ -34,6 +34,7 @@ def floor_rows(units: Sequence[float], by_condition: Mapping[str, Counts]) -> li
                 target, met = "0 false", verdict(false == 0)
             rows.append(Row("false verdicts", f"unit {key} ms, {condition}", value, target, met,
                             data={"unit": unit, "condition": condition, "correct": correct,
+                                  "calibrations": measured.calibrations,
                                   "correct_failed": failed, "mutants": mutants,
                                   "mutants_passed": passed,
                                   "patterns": {p: {"correct_failed": t.correct_failed,
@@ -42,6 +43,12 @@ def floor_rows(units: Sequence[float], by_condition: Mapping[str, Counts]) -> li
                                                for p, t in tallies.items()}}))
         if none_here:
             clean.append(unit)
+    for condition, measured in by_condition.items():
+        # Verdicts depend on the calibration each process judged with; show what it was.
+        rows.append(Row("false verdicts", f"calibration, {condition}",
+                        "; ".join(measured.calibrations),
+                        data={"condition_calibrated": condition,
+                              "calibrations": measured.calibrations}))
     # The floor is the smallest unit from which every larger one measured is clean too.
     floor = None
     for unit in sorted(units, reverse=True):
