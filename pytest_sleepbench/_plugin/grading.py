@@ -15,7 +15,6 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
-from _pytest._code.code import TerminalRepr, TracebackStyle
 
 from ..grading import reports
 from ..grading.assignment import Assignment, AssignmentError, Exercise, load
@@ -76,10 +75,6 @@ def configure(config: pytest.Config) -> None:
     config.pluginmanager.register(GradingPlugin(config, root, assignment), "sleepbench-grading")
 
 
-class GradeFailure(Exception):
-    """An exercise lost points; the message lists every failed check."""
-
-
 class Submission(pytest.Collector):
     """One submission folder; its items are the assignment's exercises."""
 
@@ -114,14 +109,8 @@ class GradeItem(pytest.Item):
         self.user_properties += [("score", entry["score"]), ("max_score", entry["max_score"]),
                                  ("status", entry["status"])]
         if entry["status"] != "pass":
-            raise GradeFailure(_explain(self.submission, entry))
-
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
-    ) -> str | TerminalRepr:
-        if isinstance(excinfo.value, GradeFailure):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+            # The explanation is the whole story; a traceback into the grader would hide it.
+            pytest.fail(_explain(self.submission, entry), pytrace=False)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.folder, None, f"{self.submission}: {self.exercise.id} ({self.exercise.pattern})"

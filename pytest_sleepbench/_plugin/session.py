@@ -168,11 +168,16 @@ class SessionPlugin:
 
 
 @pytest.fixture
-def sleepbench(request: pytest.FixtureRequest) -> Generator[Bench, None, None]:
+def sleepbench(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Generator[Bench, None, None]:
     """Run patterns, make probes and read their timeline; see the README."""
     settings = resolve(request.config)
+    # Under pytest's base temporary folder, so a session killed before teardown (a timeout's
+    # thread method exits at once) leaves its sinks where pytest's own rotation removes them.
     with Bench(unit=settings.unit, start_method=settings.start_method,
-               tolerance=settings.tolerance, xdist_workers=xdist_workers()) as bench:
+               tolerance=settings.tolerance, xdist_workers=xdist_workers(),
+               root=tmp_path_factory.getbasetemp()) as bench:
         yield bench
 
 

@@ -31,7 +31,11 @@ class Bench:
         start_method: str | None = None,
         tolerance: float | None = None,
         xdist_workers: int = 1,
+        root: Path | None = None,
     ) -> None:
+        """``root`` is where the bench's folder of sinks goes (the system's temporary folder if
+        not given); :meth:`close` removes that folder."""
+        self.root = root
         self.unit = unit
         self.start_method = start_method or multiprocessing.get_start_method()
         self.tolerance = tolerance
@@ -48,7 +52,7 @@ class Bench:
 
     def _sink(self, name: str) -> Sink:
         if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="sleepbench-"))
+            self._dir = Path(tempfile.mkdtemp(prefix="sleepbench-", dir=self.root))
         return Sink.create(self._dir / name)
 
     def run(
