@@ -11,19 +11,22 @@ import argparse
 import datetime
 import os
 import platform
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 if __package__ in (None, ""):
     # Run as a script: make the repository root importable so ``benchmarks`` is a package.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pytest_sleepbench
 from benchmarks import conditions, cost, idle, throughput
 from benchmarks.report import DEFAULT_UNIT, floor_rows
 from benchmarks.table import Row, Table
 from pytest_sleepbench.core.patterns import START_METHODS
 
+ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("cost", "floor", "grading", "idle")
 
 
@@ -64,6 +67,9 @@ def _machine() -> dict[str, object]:
         "platform": platform.platform(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "load_before": _load(),
+        "commit": _commit(),
+        # Which copy of the package was measured (the checkout, or whatever PYTHONPATH names).
+        "package": str(Path(pytest_sleepbench.__file__).resolve().parent),
     }
 
 
@@ -72,6 +78,28 @@ def _load() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return ""
+
+
+def _section(table: Table, name: str, measure: Callable[[], list[Row]]) -> None:
+    """Add a section's rows; a section that breaks becomes a row saying so, not a lost table."""
+    try:
+        rows = measure()
+    except Exception as error:
+        last = (str(error).strip().splitlines() or [type(error).__name__])[-1]
+        rows = [Row(name, "did not complete", f"error: {last[:160]}", met="no",
+                    data={"error": str(error)})]
+    table.add(rows)
+
+
+def _commit() -> str:
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return done.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
 
 
 def main(argv: Sequence[str] | None = None) -> Table:
@@ -84,24 +112,28 @@ def main(argv: Sequence[str] | None = None) -> Table:
     machine = _machine()
     table = Table(
         f"pytest-sleepbench benchmarks: {machine['cores']} cores, {machine['memory']}, "
-        f"Python {machine['python']}, {machine['date']}, load {machine['load_before']}",
+        f"Python {machine['python']}, {machine['date']}, load {machine['load_before']}, "
+        f"commit {machine['commit']}",
         machine,
     )
     if "cost" not in skip:
         unit = 0.02 if quick else DEFAULT_UNIT
         methods = ("fork",) if quick else START_METHODS
-        table.add(cost.measure(unit, args.cost_repeat or (1 if quick else 3), methods))
+        cost_repeat = args.cost_repeat or (1 if quick else 3)
+        _section(table, "pattern cost", lambda: cost.measure(unit, cost_repeat, methods))
     if "floor" not in skip:
-        counts = {c: conditions.measure(c, units, repeat) for c in conditions.CONDITIONS}
-        table.add(floor_rows(units, counts))
+        _section(table, "false verdicts", lambda: floor_rows(
+            units, {c: conditions.measure(c, units, repeat) for c in conditions.CONDITIONS}))
     if "grading" not in skip:
         if quick:
             table.add([Row("grading", "correct submissions, -n auto", "skipped (--quick)")])
         else:
-            table.add(throughput.measure(args.submissions, args.as_written))
+            _section(table, "grading",
+                     lambda: throughput.measure(args.submissions, args.as_written))
     if "idle" not in skip:
-        table.add(idle.measure(args.idle_tests or (200 if quick else 2000),
-                               args.idle_repeat or (1 if quick else 7)))
+        tests = args.idle_tests or (200 if quick else 2000)
+        idle_repeat = args.idle_repeat or (1 if quick else 7)
+        _section(table, "idle cost", lambda: idle.measure(tests, idle_repeat))
     machine["load_after"] = _load()
     print(table.render())
     if args.json is not None:
