@@ -25,4 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.resolve(config)  # a bad ini value stops the run here, not in the first test
     config.pluginmanager.register(SessionPlugin(config), "sleepbench-session")
     grading.configure(config)
+    if config.pluginmanager.hasplugin("xdist"):
+        # Its hooks exist only when xdist is installed, so registering it otherwise would fail.
+        from ._plugin.xdist import XdistGrading
+
+        config.pluginmanager.register(XdistGrading(config), "sleepbench-xdist")
     html.configure(config)

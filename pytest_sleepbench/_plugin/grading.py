@@ -18,15 +18,17 @@ import pytest
 
 from ..grading import reports
 from ..grading.assignment import Assignment, AssignmentError, Exercise, load
-from ..grading.grade import discover, grade_exercise, xdist_workers
+from ..grading.grade import discover, grade_exercise, not_graded, xdist_workers
 from ..grading.sandbox import sandbox_uid
 from .keys import GRADEBOOK_KEY
+from .xdist import owner_of
 
 __all__ = ["GradeItem", "GradingPlugin", "add_options", "configure"]
 
 # Extra attributes of a TestReport are serialized by pytest-xdist, so this one carries an
 # exercise's graded entry from a worker to the controller.
 REPORT_ATTR = "sleepbench_grade"
+NODE_PREFIX = "sleepbench-grade/"
 
 HELP = {
     "grade": "grade the submissions in DIR (each subfolder is one; a folder holding exercise "
@@ -104,7 +106,7 @@ class GradeItem(pytest.Item):
 
     def runtest(self) -> None:
         entry = grade_exercise(self.folder, self.exercise, self.assignment,
-                               xdist_workers=xdist_workers())
+                               xdist_workers=xdist_workers(), owner=owner_of(self.config))
         self.entry = entry
         self.user_properties += [("score", entry["score"]), ("max_score", entry["max_score"]),
                                  ("status", entry["status"])]
@@ -133,6 +135,7 @@ class GradingPlugin:
         self.root = root
         self.assignment = assignment
         self.entries: list[tuple[str, dict[str, object]]] = []
+        self.graded: set[tuple[str, object]] = set()
         self.started = time.monotonic()
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -164,7 +167,7 @@ class GradingPlugin:
         found: list[pytest.Item | pytest.Collector] = [
             Submission.from_parent(collector, name=name, path=folder, folder=folder,
                                    assignment=self.assignment,
-                                   nodeid=f"sleepbench-grade/{name}")
+                                   nodeid=f"{NODE_PREFIX}{name}")
             for name, folder in discover(self.root, self.assignment)
         ]
         return pytest.CollectReport(collector.nodeid, "passed", None, found)
@@ -192,9 +195,31 @@ class GradingPlugin:
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # A call report carries a graded entry; a crash report (see not_graded) may carry one
+        # too, for an exercise whose worker died, unless its graded entry already arrived.
         carried = getattr(report, REPORT_ATTR, None)
-        if report.when == "call" and isinstance(carried, dict):
-            self.entries.append((str(carried["submission"]), carried["entry"]))
+        if not isinstance(carried, dict):
+            return
+        name, entry = str(carried["submission"]), carried["entry"]
+        if (name, entry["id"]) not in self.graded:
+            self.graded.add((name, entry["id"]))
+            self.entries.append((name, entry))
+
+    def not_graded(self, report: pytest.TestReport, why: str) -> None:
+        """Give the exercise of ``report``, whose grading never finished, its failed entry,
+        and put the reason first in the report's text."""
+        if not report.nodeid.startswith(NODE_PREFIX):
+            return
+        name, _, ident = report.nodeid.removeprefix(NODE_PREFIX).rpartition("::")
+        exercise = next((e for e in self.assignment.exercises if e.id == ident), None)
+        if exercise is None or (name, ident) in self.graded:
+            return  # a worker that died after sending the verdict loses nothing
+        folder = dict(discover(self.root, self.assignment)).get(name)
+        entry = not_graded(folder, exercise, why)
+        setattr(report, REPORT_ATTR, {"submission": name, "entry": entry})
+        report.user_properties = [("score", 0.0), ("max_score", exercise.points),
+                                  ("status", "fail")]
+        report.longrepr = f"{_explain(name, entry)}\n\n({report.longrepr})"
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

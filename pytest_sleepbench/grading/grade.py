@@ -18,7 +18,8 @@ from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge
 from .sandbox import Limits, Outcome, run_script
 
-__all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "score", "time_limit"]
+__all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded", "score",
+           "time_limit"]
 
 # Files other than exercise scripts in a folder do not make it a submission by themselves.
 _SCRIPT_SUFFIX = ".py"
@@ -45,7 +46,7 @@ def find_file(submission: Path, exercise: Exercise) -> str | None:
     return matches[0].relative_to(submission).as_posix() if matches else None
 
 
-def empty_script_cost(python: str | None, unit: float) -> float:
+def empty_script_cost(python: str | None, unit: float, owner: str = "local") -> float:
     """Seconds an empty script takes from the hook to its exit in the sandbox (worst of 3).
 
     Measured, like every other margin, so an upper time bound never rests on a guess.
@@ -57,7 +58,7 @@ def empty_script_cost(python: str | None, unit: float) -> float:
             walls = []
             for _ in range(3):
                 outcome = run_script(Path(empty), "empty.py", unit=unit, python=python,
-                                     limits=Limits(wall=60))
+                                     limits=Limits(wall=60), owner=owner)
                 walls.append(Observed.of("serial", (), unit, outcome).wall)
         _STARTUP[key] = max(walls)
     return _STARTUP[key]
@@ -101,15 +102,38 @@ def _relative(intervals_of: Observed) -> list[dict[str, float | int]]:
     ]
 
 
-def grade_exercise(
-    submission: Path, exercise: Exercise, assignment: Assignment, *, xdist_workers: int = 1
-) -> dict[str, object]:
-    """The exercise's entry of the JSON report (schema 1), with its checks judged."""
-    entry: dict[str, object] = {
+def _blank(exercise: Exercise) -> dict[str, object]:
+    return {
         "id": exercise.id, "pattern": exercise.pattern, "file": None, "status": "missing",
         "score": 0.0, "max_score": exercise.points, "wall": None, "workers": 0,
         "checks": [], "intervals": [],
     }
+
+
+def not_graded(submission: Path | None, exercise: Exercise, why: str) -> dict[str, object]:
+    """The entry of an exercise whose grading never finished (the process grading it died).
+
+    It fails and scores 0 like a script that did not run, but with ``wall`` null and the reason
+    in its one ``runs`` check, so a reader can tell it apart and grade it again.
+    """
+    entry = _blank(exercise)
+    entry.update({
+        "file": find_file(submission, exercise) if submission is not None else None,
+        "status": "fail",
+        "checks": [{"name": "runs", "status": "fail", "message": f"runs: not graded: {why}"}],
+    })
+    return entry
+
+
+def grade_exercise(
+    submission: Path, exercise: Exercise, assignment: Assignment, *, xdist_workers: int = 1,
+    owner: str = "local",
+) -> dict[str, object]:
+    """The exercise's entry of the JSON report (schema 1), with its checks judged.
+
+    ``owner`` tags the sandbox runs (see :func:`sandbox.sweep`).
+    """
+    entry = _blank(exercise)
     script = find_file(submission, exercise)
     if script is None:
         entry["checks"] = [{
@@ -119,14 +143,15 @@ def grade_exercise(
         return entry
     method = start_method(assignment)
     calibration = calibration_for(method)
-    baseline = empty_script_cost(assignment.python, assignment.unit)
+    baseline = empty_script_cost(assignment.python, assignment.unit, owner)
     limit = time_limit(exercise, assignment, baseline)
     limits = Limits(wall=limit, memory=assignment.memory, processes=assignment.processes,
                     output=assignment.output)
 
     def run(forced: str | None) -> Observed:
         outcome: Outcome = run_script(submission, script, unit=assignment.unit, limits=limits,
-                                      start_method=forced, python=assignment.python)
+                                      start_method=forced, python=assignment.python,
+                                      owner=owner)
         return Observed.of(exercise.pattern, exercise.durations, assignment.unit, outcome)
 
     observed = run(assignment.start_method)

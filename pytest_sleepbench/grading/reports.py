@@ -78,12 +78,20 @@ def gradebook_text(doc: Mapping[str, object]) -> list[str]:
         cells = []
         for i, c in zip(ids, cols, strict=True):
             e = got.get(i)
-            text = "-" if e is None else (
-                "missing" if e["status"] == "missing" else f"{_num(e['score']):g}")
+            text = "-" if e is None else _cell(e)
             cells.append(f"{text:>{c}}")
         total = f"{_num(sub['score']):g}/{_num(sub['max_score']):g}"
         lines.append(f"{sub['name']!s:<{width}} " + " ".join(cells) + f" {total:>13}")
     return lines
+
+
+def _cell(exercise: Mapping[str, object]) -> str:
+    if exercise["status"] == "missing":
+        return "missing"
+    if exercise["status"] == "fail" and exercise.get("wall") is None:
+        # Graded entries always have a wall; one whose grader died (grade.not_graded) has none.
+        return "crashed"
+    return f"{_num(exercise['score']):g}"
 
 
 def _output(exercise: Mapping[str, object]) -> str:

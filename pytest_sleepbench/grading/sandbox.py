@@ -11,7 +11,9 @@ process it made, including those that called ``setsid`` or cleared their environ
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import resource
 import selectors
 import shutil
@@ -28,7 +30,8 @@ import psutil
 from ..core.clock import now, sleep_for
 from .record import Recording, read_recording
 
-__all__ = ["Limits", "Outcome", "run_script", "sandbox_python", "sandbox_uid"]
+__all__ = ["Limits", "Outcome", "run_folder_prefix", "run_script", "sandbox_python", "sandbox_uid",
+           "sweep"]
 
 _HOOK = Path(__file__).with_name("_hook.py")
 # Processes of the run may still be on their way out when the main one exits (a forkserver, a
@@ -36,6 +39,10 @@ _HOOK = Path(__file__).with_name("_hook.py")
 _GRACE = 0.5
 _STDERR_KEEP = 4000
 _COPY_SKIP = shutil.ignore_patterns("__pycache__", ".git", "*.pyc")
+# A run's folder is named after its owner (the grading session and worker that started it) and
+# the grader's pid, so whoever outlives a dead grader can find the runs it left and their user.
+_FOLDER = "sleepbench-grade-"
+_OWNED = re.compile(r"sleepbench-grade-(?P<owner>[A-Za-z0-9.]+)-(?P<pid>[0-9]+)-")
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,7 @@ def _environment(base: Path, hook: Path, unit: float, start_method: str | None) 
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONIOENCODING": "utf-8",
-        "SLEEPBENCH_GRADE_INTERVALS": str(base / "rec" / "intervals.jsonl"),
+        "SLEEPBENCH_GRADE_INTERVALS": _token(base),
         "SLEEPBENCH_GRADE_EVENTS": str(base / "rec" / "events.jsonl"),
         "SLEEPBENCH_GRADE_UNIT": repr(unit),
     }
@@ -155,8 +162,19 @@ def _environment(base: Path, hook: Path, unit: float, start_method: str | None) 
     return env
 
 
-def _prepare(submission: Path, uid: int | None) -> Path:
-    base = Path(tempfile.mkdtemp(prefix="sleepbench-grade-"))
+def run_folder_prefix(owner: str) -> str:
+    """The name every run folder of ``owner`` started by this process begins with."""
+    if not re.fullmatch(r"[A-Za-z0-9.]+", owner):
+        raise ValueError(f"a run owner is letters, digits and dots, not {owner!r}")
+    return f"{_FOLDER}{owner}-{os.getpid()}-"
+
+
+def _token(base: Path) -> str:
+    """The mark in the environment of a run's processes (a path inside its folder)."""
+    return str(base / "rec" / "intervals.jsonl")
+
+
+def _prepare(base: Path, submission: Path, uid: int | None) -> None:
     shutil.copytree(submission, base / "work", symlinks=True, ignore=_COPY_SKIP)
     (base / "hook").mkdir()
     shutil.copyfile(_HOOK, base / "hook" / "sitecustomize.py")
@@ -173,7 +191,6 @@ def _prepare(submission: Path, uid: int | None) -> Path:
             os.chown(path, uid, uid)
             # Runs of other graders (other user ids) must not read this one's copy.
             os.chmod(path, 0o700)
-    return base
 
 
 def _members(uid: int | None, root_pid: int, token: str, known: set[int]) -> list[psutil.Process]:
@@ -240,16 +257,25 @@ def run_script(
     limits: Limits,
     start_method: str | None = None,
     python: str | None = None,
+    owner: str = "local",
 ) -> Outcome:
-    """Run ``script`` (a path relative to ``submission``) and return everything observed."""
+    """Run ``script`` (a path relative to ``submission``) and return everything observed.
+
+    ``owner`` tags the run (letters, digits, dots) so that :func:`sweep` can end it should
+    this process die before it does.
+    """
     uid = sandbox_uid()
     interpreter = sandbox_python(python)
-    base = _prepare(submission, uid)
-    env = _environment(base, base / "hook", unit, start_method)
-    token = env["SLEEPBENCH_GRADE_INTERVALS"]
+    base = Path(tempfile.mkdtemp(prefix=run_folder_prefix(owner)))
+    token = _token(base)
     try:
+        _prepare(base, submission, uid)
+        env = _environment(base, base / "hook", unit, start_method)
         return _supervise(base, script, interpreter, env, uid, limits, token)
     finally:
+        # However the run stopped (an interrupt at any point included), none of it outlives
+        # its folder, which is how sweep() finds the runs of a grader that died.
+        _kill_all(uid, -1, token, set())
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -290,6 +316,33 @@ def _supervise(
                 pipe.close()
     outcome.recording = read_recording(base / "rec")
     return outcome
+
+
+def sweep(owner: str) -> list[str]:
+    """Kill every process of the runs of ``owner`` or its parts (``a`` covers ``a.gw1``;
+    ``a.gw1`` does not cover ``a.gw10``) and remove their folders.
+
+    For runs whose grader died (a killed xdist worker) or was cut short: a run outlives its
+    grader, since it has its own session and, as root, its own user.
+
+    Returns what was killed, as "pid N: command" lines. As root a run's processes are found by
+    its user id, taken from the grader pid in the folder's name; without root, by the mark in
+    their environment (a process that cleared it escapes, as it does in :func:`run_script`).
+    """
+    root = Path(tempfile.gettempdir())
+    killed: list[str] = []
+    for base in sorted(root.glob(glob.escape(_FOLDER + owner) + "*")):
+        found = _OWNED.match(base.name)
+        if found is None or not base.is_dir():
+            continue
+        if found["owner"] != owner and not found["owner"].startswith(owner + "."):
+            continue
+        uid = 200_000 + int(found["pid"]) if os.geteuid() == 0 else None
+        token = _token(base)
+        killed += _describe(_members(uid, -1, token, set()))
+        _kill_all(uid, -1, token, set())
+        shutil.rmtree(base, ignore_errors=True)
+    return killed
 
 
 def _linger(uid: int | None, root_pid: int, token: str, known: set[int]) -> list[str]:

@@ -1,0 +1,107 @@
+"""Grading under pytest-xdist when a worker dies or the run is interrupted.
+
+A worker killed mid-exercise sends no report for it, and the sandboxed scripts it started live
+on: they have their own session and, as root, their own user, so nothing else reaps them. The
+controller gives that exercise a verdict of its own (failed, not graded, with the reason), and
+ends whatever runs a dead worker, or an interrupted session, left behind.
+
+Every sandbox run is tagged with its owner, ``<session>.<worker id>``, where the session is
+derived from xdist's test run id, which the controller and all its workers share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import signal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ..grading.sandbox import sweep
+
+if TYPE_CHECKING:
+    from xdist.workermanage import WorkerController
+
+__all__ = ["XdistGrading", "owner_of"]
+
+
+def owner_of(config: pytest.Config) -> str:
+    """The owner tag of the sandbox runs this process starts."""
+    workerinput = getattr(config, "workerinput", None)
+    return _owner(workerinput) if isinstance(workerinput, Mapping) else "local"
+
+
+def _session(workerinput: Mapping[str, object]) -> str:
+    # --testrunuid may be any text; its digest is safe in a file name.
+    return hashlib.sha256(str(workerinput["testrunuid"]).encode()).hexdigest()[:16]
+
+
+def _owner(workerinput: Mapping[str, object]) -> str:
+    worker = re.sub(r"[^A-Za-z0-9]", "", str(workerinput.get("workerid", "")))
+    return f"{_session(workerinput)}.{worker or 'worker'}"
+
+
+def _death(node: object) -> str:
+    """How a worker ended, from its exit status when the controller can still read it."""
+    # execnet keeps the worker's Popen on the gateway; it is not public, hence the care.
+    popen = getattr(getattr(getattr(node, "gateway", None), "_io", None), "popen", None)
+    try:
+        code = popen.wait(timeout=2) if popen is not None else None
+    except Exception:
+        code = None  # a cause we cannot read is reported as unknown
+    if not isinstance(code, int):
+        return "cause unknown"
+    if code < 0:
+        try:
+            return f"killed by signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+class XdistGrading:
+    """Controller-side hooks; registered only when pytest-xdist is present."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.sessions: set[str] = set()
+
+    def _grading(self) -> object:
+        return self.config.pluginmanager.get_plugin("sleepbench-grading")
+
+    def pytest_testnodeready(self, node: WorkerController) -> None:
+        if self._grading() is not None:
+            self.sessions.add(_session(node.workerinput))
+
+    def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:
+        if error is not None and self._grading() is not None:
+            sweep(_owner(node.workerinput))
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport,
+                               sched: object) -> None:
+        from .grading import GradingPlugin  # here: grading imports this module
+
+        grading = self._grading()
+        if not isinstance(grading, GradingPlugin):
+            return
+        node = getattr(report, "node", None)
+        worker = getattr(getattr(node, "gateway", None), "id", "?")
+        grading.not_graded(report, f"the grader worker {worker} running this exercise died "
+                                   f"({_death(node)}) before it finished; nothing was graded, "
+                                   f"so it scores 0. Grade it again (pytest --lf) for a verdict.")
+
+    def pytest_keyboard_interrupt(self) -> None:
+        # Ending the runs now also frees the workers, which otherwise grade on until xdist
+        # gives up waiting for them.
+        self._sweep()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self) -> None:
+        # After xdist has stopped its workers (or killed those that did not stop in time).
+        self._sweep()
+
+    def _sweep(self) -> None:
+        for session in self.sessions:
+            sweep(session)
