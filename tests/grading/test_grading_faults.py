@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,7 @@ def _reports(course: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[st
 def test_a_killed_worker_fails_its_exercise_and_every_other_result_is_kept(
     course: Path, scratch: Path
 ) -> None:
-    session = _start(course, scratch, "-n", "2")
+    session = _start(course, scratch, "-n", "2", "--junitxml=junit.xml")
     victim = _victim(scratch, session)
     worker = victim.parent()
     assert worker is not None and worker.ppid() == session.pid, "not run by an xdist worker"
@@ -171,6 +172,10 @@ def test_a_killed_worker_fails_its_exercise_and_every_other_result_is_kept(
     assert check["message"].startswith("runs: not graded: the grader worker gw")
     for name in ("good", "other"):
         assert entries[name]["status"] == "pass" and rows[name]["ex1"] == "10"
+    junit = ET.parse(course / "junit.xml").getroot()
+    [case] = [c for c in junit.iter("testcase") if c.get("classname") == "sleepbench-grade.victim"]
+    failure = case.find("failure")
+    assert failure is not None and "runs: not graded" in (failure.get("message") or "")
     _assert_nothing_left(scratch, course)
 
 
