@@ -26,6 +26,8 @@ import psutil
 import pytest
 from grading_support import copy_reference, submission
 
+from pytest_sleepbench.grading.sandbox import sweep
+
 pytest.importorskip("xdist")
 
 # The script under test: a main process that never ends by itself within any test's patience.
@@ -82,6 +84,13 @@ def _session_processes(scratch: Path) -> list[psutil.Process]:
         if any(m.startswith(str(scratch)) for m in marks):
             found.append(proc)
     return found
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return bool(proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _start(course: Path, scratch: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -206,3 +215,49 @@ def test_an_interrupted_run_leaves_no_process_and_only_whole_reports(
     if not workers:
         # Alone, the submissions are graded in name order, so these finished before the victim.
         assert sorted(entries) == ["good", "other"]
+
+
+DRIVER = """\
+import sys
+from pathlib import Path
+from pytest_sleepbench.grading.sandbox import Limits, run_script
+run_script(Path(sys.argv[1]), sys.argv[2], unit=0.02, limits=Limits(wall=120), owner=sys.argv[3])
+"""
+
+
+def test_sweep_ends_the_runs_of_a_dead_grader_and_only_those_of_its_owner(
+    course: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = dict(os.environ, TMPDIR=str(scratch))
+    graders = {
+        owner: subprocess.Popen([sys.executable, "-c", DRIVER, str(course / "subs" / "victim"),
+                                 SLOW, owner], env=env, start_new_session=True)
+        for owner in ("run.gw1", "run.gw10")
+    }
+    scripts: dict[str, psutil.Process] = {}
+    for owner, grader in graders.items():
+        deadline = time.monotonic() + PATIENCE
+        while owner not in scripts and time.monotonic() < deadline:
+            for proc in _session_processes(scratch):
+                try:
+                    if SLOW in proc.cmdline() and f"-{owner}-{grader.pid}-" in (
+                            proc.environ().get("SLEEPBENCH_GRADE_INTERVALS", "")):
+                        scripts[owner] = proc
+                except psutil.Error:
+                    continue
+            time.sleep(0.05)
+        assert owner in scripts, f"{owner}'s script never ran"
+        grader.kill()
+        grader.wait()
+    # Their grader is gone; nothing else would end them.
+    time.sleep(0.2)
+    assert all(_alive(p) for p in scripts.values())
+
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    killed = sweep("run.gw1")
+    assert [line.split(":")[0] for line in killed] == [f"pid {scripts['run.gw1'].pid}"]
+    assert not _alive(scripts["run.gw1"]) and _alive(scripts["run.gw10"])
+    assert len(list(scratch.glob("sleepbench-grade-run.gw10-*"))) == 1
+    sweep("run")
+    assert not _session_processes(scratch)
+    assert not list(scratch.glob("sleepbench-grade-*"))
