@@ -3,6 +3,9 @@
 The names here are the stable API for use outside pytest; inside a test, the ``sleepbench``
 fixture hands out the same objects. Importing this package never imports pytest, so a child
 process started with ``spawn`` pays only for the core.
+
+PYTEST_DONT_REWRITE: the package raises its own explained assertions, and pytest must not warn
+that it was imported before it could be rewritten (the plugin is loaded before any conftest).
 """
 
 from .core.calibrate import Calibration

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import time
 
 import pytest
 
@@ -79,10 +80,14 @@ def test_a_run_too_fast_for_its_sleeps_is_impossible(bench: Bench) -> None:
 
 def test_only_a_late_wall_is_measured_again_and_both_walls_are_reported(bench: Bench) -> None:
     run = bench.run("serial", [1, 2])
-    late = dataclasses.replace(run, wall=run.bounds.upper + 1.0)
+    late = dataclasses.replace(run, wall=run.bounds.upper + 1.0, checks=[], asked=[])
     late.assert_serial()
     assert late.earlier_walls == (run.bounds.upper + 1.0,)
     assert "earlier attempt" in late.describe()
+    # Every verdict kept describes the measurement adopted, each judged once on it.
+    assert [(c["name"], c["status"]) for c in late.checks] == [("overlap", "pass"),
+                                                               ("timing", "pass")]
+    assert late.intervals != run.intervals
     stays_late = dataclasses.replace(run, wall=run.bounds.upper + 1.0, again=None)
     with pytest.raises(SleepbenchAssertion, match="longer than the schedule allows"):
         stays_late.assert_serial()
@@ -120,7 +125,7 @@ def test_every_assertion_is_recorded_for_reports(bench: Bench) -> None:
     run.assert_parallel()
     run.check()
     assert [c["name"] for c in run.checks] == [
-        "parallel", "uses_processes", "overlap", "timing", "input_order"
+        "overlap", "timing", "runs", "uses_processes", "overlap", "timing", "order"
     ]
     record = run.to_record()
     assert record["checks"] == run.checks
@@ -140,3 +145,53 @@ def test_serial_work_in_child_processes_breaks_the_serial_pattern(bench: Bench) 
     disguised = dataclasses.replace(bench.run("processes", [1, 1]), pattern="serial")
     with pytest.raises(SleepbenchAssertion, match="serial tasks ran outside the main process"):
         disguised.check()
+
+
+def test_a_pool_starting_more_workers_than_tasks_pays_for_each_start(bench: Bench) -> None:
+    run = bench.run("submit", [1, 1], workers=8)
+    assert run.processes_started == 8, "fork starts every worker of the pool at once"
+    assert run.workers == 2
+    run.check()
+
+
+def test_a_task_that_never_finished_fails_runs(bench: Bench) -> None:
+    run = bench.run("processes", [1, 1, 1])
+    cut = dataclasses.replace(run, intervals=run.intervals[:2], checks=[], again=None)
+    with pytest.raises(SleepbenchAssertion, match="not every task ran to its end once"):
+        cut.check()
+    killed = dataclasses.replace(run, exitcodes=(0, -9, 0), checks=[], again=None)
+    with pytest.raises(SleepbenchAssertion, match="task 1 exited with -9"):
+        killed.check()
+
+
+def test_a_child_killed_mid_run_is_reported(bench: Bench) -> None:
+    import threading
+
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children()}  # a forkserver, a resource tracker
+    runs: list[Run] = []
+    worker = threading.Thread(target=lambda: runs.append(bench.run("processes", [50, 50])))
+    worker.start()
+    deadline = time.monotonic() + 10
+    ours: list[psutil.Process] = []
+    while len(ours) < 2 and time.monotonic() < deadline:
+        ours = [p for p in psutil.Process().children() if p.pid not in before]
+        time.sleep(0.01)
+    ours[0].kill()
+    worker.join()
+    with pytest.raises(SleepbenchAssertion, match="not every task ran to its end once"):
+        runs[0].check()
+    assert sorted(runs[0].exitcodes, key=str) == [-9, 0]
+
+
+@pytest.mark.parametrize(
+    ("durations", "error"),
+    [([], "needs at least one duration"), ([1, -1], "not negative"),
+     ([float("inf")], "finite")],
+)
+def test_durations_are_checked_before_anything_runs(
+    bench: Bench, durations: list[float], error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        bench.run("map", durations)

@@ -56,11 +56,12 @@ def test_an_order_is_allowed_exactly_when_no_pair_is_inverted_beyond_tolerance(
 @given(durations, workers)
 def test_tasks_go_in_submission_order_to_the_first_free_worker(ds: list[float], w: int) -> None:
     schedule = list_schedule(ds, w)
-    assert list(schedule.starts) == sorted(schedule.starts)
+    free = [0.0] * w
     for task, worker in enumerate(schedule.assignment):
-        earlier = [t for t in range(task) if schedule.assignment[t] == worker]
-        free_at = max((schedule.finishes[t] for t in earlier), default=0.0)
-        assert schedule.starts[task] == free_at
+        assert schedule.starts[task] == min(free), "a task starts as soon as any worker is free"
+        assert free[worker] == min(free), "and goes to a worker that is free then"
+        free[worker] = schedule.finishes[task]
+    assert list(schedule.starts) == sorted(schedule.starts)
 
 
 def test_two_workers_turn_as_completed_into_4_5_then_2_and_3_then_1() -> None:
@@ -91,7 +92,6 @@ def test_late_workers_take_tasks_later() -> None:
 def test_peak_concurrency_does_not_count_touching_spans() -> None:
     assert peak_concurrency([(0, 1), (1, 2), (2, 3)]) == 1
     assert peak_concurrency([(0, 1), (0.5, 2), (0.9, 3)]) == 3
-    assert peak_concurrency([(0, 1), (0.99, 2)], slack=0.02) == 1
     assert peak_concurrency([]) == 0
 
 

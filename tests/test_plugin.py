@@ -36,11 +36,13 @@ def test_the_examples_of_the_readme_pass(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--sleepbench-unit=0.02", "--strict-markers", "-W", "error")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([
-        "sleepbench: unit 0.02s, start method * (start * ms, pool * ms, jitter * ms), tolerance*",
+        "sleepbench: unit 0.02s, start method *, tolerance auto",
+        "collected 3 items",
+        "sleepbench calibration: * (start * ms, pool * ms, jitter * ms), tolerance * ms",
         "*sleepbench runs*",
-        "*test_map_keeps_input_order*map*5*passed",
-        "*test_completion_order*as_completed*passed",
-        "*test_my_code_really_overlaps*probe*passed",
+        "map *5 *0.100s *s  pass   passed  *::test_map_keeps_input_order",
+        "as_completed *2 *0.160s *s  pass   passed  *::test_completion_order",
+        "probe *1 *- *s  pass   passed  *::test_my_code_really_overlaps",
     ])
 
 
@@ -109,9 +111,11 @@ def test_marker_beats_command_line_beats_ini(pytester: pytest.Pytester) -> None:
     ("args", "ini", "error"),
     [
         (["--sleepbench-unit=fast"], "", "*unit must be a number, got 'fast'*"),
-        (["--sleepbench-unit=0"], "", "*unit must be positive*"),
+        (["--sleepbench-unit=0"], "", "*unit must be a positive, finite number*"),
         (["--sleepbench-start-method=thread"], "", "*start method must be one of*"),
-        (["--sleepbench-tolerance=-1"], "", "*tolerance must be positive*"),
+        (["--sleepbench-tolerance=-1"], "", "*tolerance must be a positive, finite number*"),
+        (["--sleepbench-tolerance=inf"], "", "*tolerance must be a positive, finite number*"),
+        (["--sleepbench-unit=nan"], "", "*unit must be a positive, finite number*"),
         ([], "sleepbench_unit = soon", "*ini option sleepbench_unit: unit must be a number*"),
     ],
 )
@@ -218,7 +222,7 @@ def test_runs_on_xdist_workers_reach_the_summary(pytester: pytest.Pytester) -> N
     result = pytester.runpytest_subprocess("-n", "2", "--sleepbench-unit=0.02")
     result.assert_outcomes(passed=4)
     lines = result.stdout.str().split("sleepbench runs")[1].splitlines()
-    assert sorted(line.split()[1] for line in lines[2:6]) == [
+    assert sorted(line.split()[0] for line in lines[2:6]) == [
         "map", "processes", "serial", "submit"
     ]
 
@@ -255,3 +259,53 @@ def test_a_run_cut_off_by_pytest_timeout_leaves_no_process_behind(
         time.sleep(0.05)
     alive = [k for k in kids if psutil.pid_exists(k) and psutil.Process(k).status() != "zombie"]
     assert not alive
+
+
+def test_a_suite_may_still_choose_its_own_start_method(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import multiprocessing
+
+        def test_sets_it():
+            multiprocessing.set_start_method("spawn")
+            assert multiprocessing.get_start_method() == "spawn"
+    """)
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_a_marker_on_one_parametrized_case_runs_only_that_case(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        marked = pytest.param(1, marks=pytest.mark.sleepbench("serial", [1]))
+
+        @pytest.mark.parametrize("n", [marked, 2])
+        def test_some_marked(request, n):
+            assert ("sleepbench_run" in request.fixturenames) == (n == 1)
+    """)
+    pytester.runpytest("--sleepbench-unit=0.01").assert_outcomes(passed=2)
+
+
+def test_the_summary_tells_a_runs_verdict_from_its_tests_outcome(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        def test_expects_the_failure(sleepbench):
+            with pytest.raises(AssertionError):
+                sleepbench.run("serial", [1, 1]).assert_parallel()
+    """)
+    result = pytester.runpytest("--sleepbench-unit=0.01")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["serial *fail   passed  *::test_expects_the_failure",
+                                 "calibration: * (start*"])
+
+
+def test_sessions_that_do_not_use_it_do_not_calibrate(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain(): pass")
+    result = pytester.runpytest_subprocess("--sleepbench-start-method=spawn")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["sleepbench: unit 0.05s, start method spawn, tolerance auto"])
+    assert "sleepbench calibration" not in result.stdout.str()

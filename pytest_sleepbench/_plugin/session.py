@@ -9,6 +9,7 @@ import pytest
 
 from ..core.bench import Bench
 from ..core.bounds import Bounds, auto_tolerance, wall_bounds
+from ..core.calibrate import available_cores
 from ..core.calibrate import cached as calibration_for
 from ..core.clock import now
 from ..core.model import list_schedule
@@ -43,7 +44,8 @@ class SessionPlugin:
                 and item.get_closest_marker("sleepbench") is not None
                 and "sleepbench_run" not in item.fixturenames
             ):
-                item.fixturenames.append("sleepbench_run")
+                # A new list: parametrized items of one function share the old one.
+                item.fixturenames = [*item.fixturenames, "sleepbench_run"]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -53,13 +55,12 @@ class SessionPlugin:
         elapsed = now() - start
         funcargs: dict[str, object] = getattr(item, "funcargs", {})
         run = funcargs.get("sleepbench_run")
-        if isinstance(run, Run) and item.get_closest_marker("sleepbench") is not None:
-            mark = markers.pattern_marker(item.get_closest_marker("sleepbench"))  # type: ignore[arg-type]
-            if mark.check:
-                try:
-                    run.check()
-                except SleepbenchAssertion as error:
-                    pytest.fail(str(error), pytrace=False)
+        marker = item.get_closest_marker("sleepbench")
+        if isinstance(run, Run) and marker is not None and markers.pattern_marker(marker).check:
+            try:
+                run.check()
+            except SleepbenchAssertion as error:
+                pytest.fail(str(error), pytrace=False)
         if wall is not None:
             self._check_wall(item, markers.wall_marker(wall), elapsed, funcargs.get("sleepbench"))
         return result
@@ -103,13 +104,12 @@ class SessionPlugin:
             schedule = list_schedule(durations, 1)
             lower, starts, pool, what = sum(durations), 0, False, "serial"
         else:
-            workers = mark.workers or os.cpu_count() or 1
+            workers = mark.workers or available_cores()
             schedule = list_schedule(durations, workers)
             lower, starts, pool = max(durations, default=0.0), workers, True
             what = f"parallel over {workers} worker(s)"
-        chain = max((schedule.assignment.count(w) for w in range(schedule.workers)), default=0)
         bounds = wall_bounds(lower=lower, ideal=schedule.makespan, calibration=calibration,
-                             process_starts=starts, pool=pool, chain=chain,
+                             process_starts=starts, pool=pool, chain=schedule.chain,
                              tolerance=tolerance, xdist_workers=xdist_workers())
         return bounds, f"{what} over {list(durations)} (model {schedule.makespan:.3f}s)"
 
@@ -121,7 +121,7 @@ class SessionPlugin:
         bench = getattr(item, "funcargs", {}).get("sleepbench")
         if call.when == "call" and isinstance(bench, Bench):
             records: list[RunRecord] = [run.to_record() for run in bench.runs]
-            if bench.timeline.intervals:
+            if bench.probed:
                 records.append(bench.timeline.to_record())
             setattr(report, REPORT_ATTR, records)
         return report
@@ -135,14 +135,23 @@ class SessionPlugin:
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         settings = resolve(config)
-        calibration = calibration_for(settings.start_method)
-        tolerance = (
-            f"{settings.tolerance * 1000:.1f} ms" if settings.tolerance is not None
-            else f"auto ({auto_tolerance(calibration, settings.unit) * 1000:.1f} ms)"
-        )
+        tolerance = "auto" if settings.tolerance is None else f"{settings.tolerance:g}s"
         return (
-            f"sleepbench: unit {settings.unit:g}s, start method {calibration.describe()}, "
+            f"sleepbench: unit {settings.unit:g}s, start method {settings.start_method}, "
             f"tolerance {tolerance}"
+        )
+
+    def pytest_report_collectionfinish(self, items: list[pytest.Item]) -> str | None:
+        # Calibrating starts processes (most of a second under spawn), so it happens only in
+        # sessions that collected a test using sleepbench.
+        if not any(_uses_sleepbench(item) for item in items):
+            return None
+        settings = resolve(self.config)
+        calibration = calibration_for(settings.start_method)
+        tolerance = settings.tolerance or auto_tolerance(calibration, settings.unit)
+        return (
+            f"sleepbench calibration: {calibration.describe()}, "
+            f"tolerance {tolerance * 1000:.1f} ms"
         )
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -151,20 +160,41 @@ class SessionPlugin:
             return
         tr = terminalreporter
         tr.section("sleepbench runs")
-        longest = max(len(str(r["nodeid"])) for r in records)
-        width = max(20, min(longest, tr._tw.fullwidth - 48))
-        tr.write_line(f"{'test':<{width}} {'pattern':<13} {'W':>3} {'model':>8} "
-                      f"{'measured':>9}  verdict")
+        # The test id goes last, where a long one can run on without pushing the columns.
+        tr.write_line(f"{'pattern':<13} {'W':>3} {'model':>8} {'measured':>9}  "
+                      f"{'checks':<6} {'test':<7} id")
         for r in records:
-            node = str(r["nodeid"])
-            node = node if len(node) <= width else "..." + node[-(width - 3):]
             expected = r.get("expected_wall")
             model = "-" if expected is None else f"{float(str(expected)):.3f}s"
-            earlier = "".join(f" (first {float(w):.3f}s)" for w in r.get("earlier_walls") or [])  # type: ignore[attr-defined]
+            earlier = r.get("earlier_walls")
+            again = "".join(
+                f" (first attempt {float(w):.3f}s)" for w in earlier
+            ) if isinstance(earlier, list) else ""
             tr.write_line(
-                f"{node:<{width}} {r['pattern']!s:<13} {r['workers']!s:>3} {model:>8} "
-                f"{float(str(r['wall'])):>8.3f}s  {r['outcome']}{earlier}"
+                f"{r['pattern']!s:<13} {r['workers']!s:>3} {model:>8} "
+                f"{float(str(r['wall'])):>8.3f}s  {_verdict(r):<6} {r['outcome']!s:<7} "
+                f"{r['nodeid']}{again}"
             )
+        calibrations = sorted({str(r["calibration"]) for r in records if r.get("calibration")})
+        for line in calibrations:
+            tr.write_line(f"calibration: {line}")
+
+
+def _verdict(record: RunRecord) -> str:
+    """The run's own verdict, from its checks, apart from whether its test passed."""
+    checks = record.get("checks")
+    if not isinstance(checks, list) or not checks:
+        return "-"
+    return "fail" if any(c.get("status") == "fail" for c in checks) else "pass"
+
+
+def _uses_sleepbench(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return (
+        "sleepbench" in names
+        or item.get_closest_marker("sleepbench") is not None
+        or item.get_closest_marker("sleepbench_wall") is not None
+    )
 
 
 @pytest.fixture

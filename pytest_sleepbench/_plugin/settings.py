@@ -7,11 +7,14 @@ validated where it enters, and a bad one is a usage error that names where it ca
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+
+from ..core.patterns import default_start_method
 
 __all__ = ["Settings", "add_options", "resolve"]
 
@@ -37,8 +40,10 @@ def _positive_float(what: str) -> Callable[[str], float]:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{what} must be positive, got {text!r}")
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(
+                f"{what} must be a positive, finite number, got {text!r}"
+            )
         return value
 
     return parse
@@ -107,7 +112,7 @@ def resolve(config: pytest.Config, overrides: dict[str, object] | None = None) -
     unit = pick("unit", "sleepbench_unit", "sleepbench_unit", _positive_float("unit"),
                 DEFAULT_UNIT)
     method = pick("start_method", "sleepbench_start_method", "sleepbench_start_method",
-                  _start_method, multiprocessing.get_start_method())
+                  _start_method, default_start_method())
     tolerance = pick("tolerance", "sleepbench_tolerance", "sleepbench_tolerance", _tolerance,
                      "auto")
     assert isinstance(unit, float | int) and isinstance(method, str)

@@ -8,13 +8,13 @@ This is what the ``sleepbench`` fixture hands a test, and it works the same outs
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from .patterns import default_start_method
 from .probe import AsyncProbe, Probe
 from .run import Run, run_pattern
 from .sink import Sink
@@ -37,7 +37,7 @@ class Bench:
         not given); :meth:`close` removes that folder."""
         self.root = root
         self.unit = unit
-        self.start_method = start_method or multiprocessing.get_start_method()
+        self.start_method = start_method or default_start_method()
         self.tolerance = tolerance
         self.xdist_workers = xdist_workers
         self.runs: list[Run] = []
@@ -77,6 +77,11 @@ class Bench:
         )
         self.runs.append(run)
         return run
+
+    @property
+    def probed(self) -> bool:
+        """Whether any probe of this bench has recorded an interval."""
+        return self._timeline is not None and bool(self._timeline.intervals)
 
     @property
     def timeline(self) -> Timeline:

@@ -10,12 +10,19 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-import statistics
 from dataclasses import dataclass
 
 from .clock import now, sleep_for
 
-__all__ = ["Calibration", "cached", "calibrate"]
+__all__ = ["Calibration", "available_cores", "cached", "calibrate"]
+
+
+def available_cores() -> int:
+    """Cores this process may run on: a container or ``taskset`` can allow fewer than the
+    machine has, which is what ``os.cpu_count()`` reports."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 # Processes started per start-up measurement: enough to include the contention of booting
 # several interpreters on few cores, few enough to stay cheap under spawn.
@@ -72,13 +79,13 @@ def calibrate(start_method: str) -> Calibration:
     for _ in range(_JITTER_SAMPLES):
         start, end = sleep_for(0.001)
         overshoots.append(end - start - 0.001)
-    jitter = max(statistics.median(overshoots), max(overshoots))
+    jitter = max(overshoots)
     return Calibration(
         start_method=start_method,
         startup=startup,
         pool=pool_cost,
         jitter=jitter,
-        cores=os.cpu_count() or 1,
+        cores=available_cores(),
     )
 
 

@@ -30,6 +30,11 @@ class Schedule:
         return max(self.finishes, default=0.0)
 
     @property
+    def chain(self) -> int:
+        """The most tasks any one worker runs: each adds a wake-up to the critical path."""
+        return max((self.assignment.count(w) for w in range(self.workers)), default=0)
+
+    @property
     def peak(self) -> int:
         return peak_concurrency(list(zip(self.starts, self.finishes, strict=True)))
 
@@ -105,18 +110,11 @@ def list_schedule(
     )
 
 
-def peak_concurrency(spans: Sequence[tuple[float, float]], slack: float = 0.0) -> int:
-    """The most spans open at one instant.
-
-    Spans that touch or overlap by no more than ``slack`` do not count as overlapping, so a
-    serial chain whose stamps differ by clock noise stays at 1.
-    """
+def peak_concurrency(spans: Sequence[tuple[float, float]]) -> int:
+    """The most spans open at one instant; spans that only touch do not overlap."""
     events: list[tuple[float, int]] = []
     for start, end in spans:
-        if end - start <= 2 * slack:
-            events += [(start, 1), (start, -1)]
-            continue
-        events += [(start + slack, 1), (end - slack, -1)]
+        events += [(start, 1), (end, -1)]
     # Ends sort before starts at the same instant: touching spans do not overlap.
     events.sort(key=lambda e: (e[0], e[1]))
     peak = open_now = 0

@@ -13,6 +13,7 @@ import concurrent.futures
 # to workers must be the one the module holds even if something re-imports it later (pytester
 # runs in-process do, between runs).
 import concurrent.futures.process
+import math
 import multiprocessing
 import os
 import warnings
@@ -31,6 +32,8 @@ __all__ = [
     "PROCESS_PATTERNS",
     "START_METHODS",
     "RawRun",
+    "check_arguments",
+    "default_start_method",
     "execute",
     "task",
 ]
@@ -75,6 +78,46 @@ class RawRun:
     wall: float
     intervals: list[Interval]
     requested_workers: int
+    processes_started: int
+    """Processes the run started, whether or not they got a task: an executor under ``fork``
+    starts all its workers at once, and each costs start-up time."""
+    exitcodes: tuple[int | None, ...] = ()
+    """Exit codes of the ``Process`` patterns' children, in task order."""
+
+
+def default_start_method() -> str:
+    """The platform's start method, without fixing it for the rest of the process (which
+    ``multiprocessing.get_start_method()`` would do, breaking a later ``set_start_method``)."""
+    return multiprocessing.get_start_method(allow_none=True) or (
+        multiprocessing.get_all_start_methods()[0]
+    )
+
+
+def check_arguments(
+    pattern: str,
+    durations: Sequence[float],
+    *,
+    unit: float,
+    workers: int | None = None,
+    start_method: str | None = None,
+) -> None:
+    """Raise ``ValueError`` naming what is wrong with a pattern's arguments, before running."""
+    if pattern not in DEFAULT_DURATIONS:
+        raise ValueError(f"unknown pattern {pattern!r}; expected one of {', '.join(PATTERNS)}")
+    if not durations:
+        raise ValueError(f"{pattern} needs at least one duration")
+    if any(not math.isfinite(d) or d < 0 for d in durations):
+        raise ValueError(f"durations must be finite and not negative, got {list(durations)}")
+    if not (math.isfinite(unit) and unit > 0):
+        raise ValueError(f"unit must be a positive number of seconds, got {unit}")
+    if workers is not None and pattern not in POOL_PATTERNS:
+        raise ValueError(f"workers= applies to {', '.join(POOL_PATTERNS)}, not to {pattern!r}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    methods = multiprocessing.get_all_start_methods()
+    if start_method is not None and start_method not in methods:
+        raise ValueError(f"start method {start_method!r} is not available here; "
+                         f"expected one of {', '.join(methods)}")
 
 
 def execute(
@@ -87,14 +130,9 @@ def execute(
     start_method: str | None = None,
 ) -> RawRun:
     """Run ``pattern`` over ``durations`` and return what it did."""
-    if pattern not in DEFAULT_DURATIONS:
-        raise ValueError(f"unknown pattern {pattern!r}; expected one of {', '.join(PATTERNS)}")
-    if workers is not None and pattern not in POOL_PATTERNS:
-        raise ValueError(f"workers= applies to {', '.join(POOL_PATTERNS)}, not to {pattern!r}")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    check_arguments(pattern, durations, unit=unit, workers=workers, start_method=start_method)
     sink.clear()
-    ctx = multiprocessing.get_context(start_method)
+    ctx = multiprocessing.get_context(start_method or default_start_method())
     with warnings.catch_warnings():
         # Python 3.12+ warns when a threaded process forks (pytest-xdist and pytest-timeout
         # run threads). The children here only sleep and write one line, which that hazard
@@ -113,15 +151,16 @@ def _execute(
     workers: int | None,
 ) -> RawRun:
     begin = now()
+    exitcodes: tuple[int | None, ...] = ()
     if pattern == "serial":
         delivered = [task(i, d, unit, sink) for i, d in enumerate(durations)]
-        requested = 1
+        requested = started = 0
     elif pattern in PROCESS_PATTERNS:
-        _run_processes(ctx, durations, unit, sink)
+        exitcodes = _run_processes(ctx, durations, unit, sink)
         delivered = []
-        requested = len(durations)
+        requested = started = len(durations)
     else:
-        delivered, requested = _run_pool(pattern, ctx, durations, unit, sink, workers)
+        delivered, requested, started = _run_pool(pattern, ctx, durations, unit, sink, workers)
     wall = now() - begin
     intervals = sink.read()
     if pattern in PROCESS_PATTERNS:
@@ -133,20 +172,24 @@ def _execute(
         wall=wall,
         intervals=intervals,
         requested_workers=requested,
+        processes_started=started,
+        exitcodes=exitcodes,
     )
 
 
 def _run_processes(
     ctx: BaseContext, durations: Sequence[float], unit: float, sink: Sink
-) -> None:
+) -> tuple[int | None, ...]:
     started: list[BaseProcess] = []
+    main = os.getpid()
     try:
         for i, d in enumerate(durations):
-            p = ctx.Process(target=task, args=(i, d, unit, sink, os.getpid()))  # type: ignore[attr-defined]
+            p = ctx.Process(target=task, args=(i, d, unit, sink, main))  # type: ignore[attr-defined]
             p.start()
             started.append(p)
         for p in started:
             p.join()
+        return tuple(p.exitcode for p in started)
     finally:
         _kill(started)
 
@@ -158,7 +201,7 @@ def _run_pool(
     unit: float,
     sink: Sink,
     workers: int | None,
-) -> tuple[list[int], int]:
+) -> tuple[list[int], int, int]:
     main = os.getpid()
     executor = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     requested: int = executor._max_workers  # type: ignore[attr-defined]
@@ -178,13 +221,14 @@ def _run_pool(
             n = len(durations)
             args = (range(n), durations, [unit] * n, [sink] * n, [main] * n)
             results = list(executor.map(task, *args))
+        started = len(executor._processes or {})
         executor.shutdown(wait=True)
     finally:
         # Reached with workers alive only when the run was interrupted (a timeout, Ctrl-C).
         processes = list((executor._processes or {}).values())
         executor.shutdown(wait=False, cancel_futures=True)
         _kill(processes)
-    return results, requested
+    return results, requested, started
 
 
 def _kill(processes: Sequence[BaseProcess]) -> None:

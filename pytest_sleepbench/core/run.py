@@ -6,22 +6,28 @@ import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import timeline as tl
 from .bounds import Bounds, auto_tolerance, share, wall_bounds
 from .calibrate import Calibration
 from .calibrate import cached as calibration_for
 from .model import Schedule, list_schedule
-from .patterns import DEFAULT_DURATIONS, POOL_PATTERNS, execute
+from .patterns import (
+    DEFAULT_DURATIONS,
+    POOL_PATTERNS,
+    check_arguments,
+    default_start_method,
+    execute,
+)
 from .picture import render
 from .sink import Interval, Sink
-from .verdict import fail, recorded
+from .verdict import LateWall, SleepbenchAssertion, fail, recorded
 
 __all__ = ["Run", "run_pattern"]
 
 # How many calibrated start-ups apart workers may become ready before overlap is not owed.
 _STAGGER = 3.0
-
 
 
 @dataclass(eq=False)
@@ -41,16 +47,26 @@ class Run:
     intervals: tuple[Interval, ...]
     delivered: tuple[int, ...]
     requested_workers: int
+    """Workers the code asked for (an executor's ``max_workers``; 0 for ``serial``)."""
     calibration: Calibration
     tolerance: float
     main_pid: int
     xdist_workers: int = 1
+    processes_started: int = 0
+    """Processes the run started, each paid for in start-up time, whether it ran a task or
+    not: an executor under ``fork`` starts all of its ``max_workers`` at once."""
+    exitcodes: tuple[int | None, ...] = ()
+    """Exit codes of the ``Process`` patterns' children, in task order."""
     earlier_walls: tuple[float, ...] = ()
     """Walls of earlier attempts that only missed the upper time bound (see the noise policy)."""
     again: Callable[[], Run] | None = field(default=None, repr=False)
     """Runs the same pattern once more; used up by the first repeat."""
     checks: list[dict[str, str]] = field(default_factory=list)
     """Every assertion made on this run, in order, with its verdict."""
+    asked: list[tuple[Callable[..., None], tuple[Any, ...], dict[str, Any]]] = field(
+        default_factory=list, repr=False
+    )
+    """The assertions that passed, to judge again if the run is measured once more."""
 
     # -- what was observed -------------------------------------------------------------------
 
@@ -86,14 +102,13 @@ class Run:
     @property
     def bounds(self) -> Bounds:
         schedule = self.schedule
-        chain = max(schedule.assignment.count(w) for w in range(schedule.workers))
         return wall_bounds(
             lower=tl.chain_lower_bound(self.intervals),
             ideal=schedule.makespan,
             calibration=self.calibration,
-            process_starts=0 if self.pattern == "serial" else self.workers,
+            process_starts=self.processes_started,
             pool=self.pattern in POOL_PATTERNS,
-            chain=chain,
+            chain=schedule.chain,
             tolerance=self.tolerance,
             xdist_workers=self.xdist_workers,
         )
@@ -109,9 +124,7 @@ class Run:
         """
         if self.pattern == "serial":
             return 1
-        widen = share(self.xdist_workers, self.calibration.cores)
-        startup = _STAGGER * widen * self.calibration.startup
-        release = [w * startup for w in range(self.workers)]
+        release = [w * self._stagger() for w in range(self.workers)]
         durations = [d * self.unit for d in self.durations]
         return list_schedule(durations, self.workers, release).peak
 
@@ -156,6 +169,8 @@ class Run:
             "lower": b.lower,
             "upper": b.upper,
             "tolerance": self.tolerance,
+            "calibration": self.calibration.describe(),
+            "processes_started": self.processes_started,
             "results": self.results,
             "checks": list(self.checks),
             "main_pid": self.main_pid,
@@ -165,37 +180,31 @@ class Run:
             ],
         }
 
-    def _fail(self, title: str, expected: str, observed: str) -> None:
+    def _fail(self, title: str, expected: str, observed: str,
+              kind: type[SleepbenchAssertion] = SleepbenchAssertion) -> None:
         __tracebackhide__ = True
         fail(f"sleepbench: {title}", expected, f"{observed}\n  run: {self.describe()}",
-             self.picture())
+             self.picture(), kind)
 
     def _labels(self, order: Sequence[int]) -> str:
         return ", ".join(f"{self.durations[i]:g}" for i in order)
 
-    # -- assertions --------------------------------------------------------------------------
+    # -- assertions: each records a verdict under one of the brief's check names ---------------
 
-    @recorded("serial")
     def assert_serial(self) -> None:
         """No two tasks overlapped, and the wall time is the sum, within the bounds."""
         __tracebackhide__ = True
-        if self.peak > 1:
-            self._fail("tasks overlapped in a run meant to be serial",
-                       "peak concurrency 1", f"peak concurrency {self.peak}")
-        self._assert_wall()
+        self._overlap_none()
+        self.assert_timing()
 
-    @recorded("parallel")
     def assert_parallel(self) -> None:
         """Tasks ran in several processes, overlapped as the schedule predicts, and the wall
         time is the makespan."""
         __tracebackhide__ = True
         if len(self.durations) < 2:
             raise ValueError("assert_parallel needs at least two tasks")
-        if self.workers < 2:
-            self._fail("all tasks ran in one process", "tasks spread over at least 2 processes",
-                       f"{self.workers} process ran them all")
-        self._assert_peak()
-        self._assert_wall()
+        self._overlap_several()
+        self.assert_timing()
 
     @recorded("overlap")
     def assert_overlap(self) -> None:
@@ -206,17 +215,37 @@ class Run:
         """
         __tracebackhide__ = True
         if self.pattern == "serial" or self.workers == 1:
-            if self.peak > 1:
-                self._fail("tasks overlapped in a run of one worker", "peak concurrency 1",
-                           f"peak concurrency {self.peak}")
-            return
-        self._assert_peak()
+            self._assert_no_overlap()
+        else:
+            self._assert_peak()
 
     @recorded("timing")
     def assert_timing(self) -> None:
         """The wall time lies within the model's bounds (see the noise policy)."""
         __tracebackhide__ = True
-        self._assert_wall()
+        b = self.bounds
+        if self.wall < b.lower:
+            self._fail("the run was faster than its sleeps allow",
+                       f"at least {b.lower:.3f}s", f"{self.wall:.3f}s")
+        if self.wall > b.upper:
+            self._fail("the run took longer than the schedule allows",
+                       f"at most {b.upper:.3f}s (model {b.ideal:.3f}s plus calibrated start-up"
+                       f" and jitter)", f"{self.wall:.3f}s", kind=LateWall)
+
+    @recorded("runs")
+    def assert_complete(self) -> None:
+        """Every task ran to its end, once, and every ``Process`` exited cleanly."""
+        __tracebackhide__ = True
+        tasks = sorted(i.task for i in self.intervals if i.task is not None)
+        if tasks != list(range(len(self.durations))):
+            missing = sorted(set(range(len(self.durations))) - set(tasks))
+            self._fail("not every task ran to its end once",
+                       f"tasks {list(range(len(self.durations)))} each recorded once",
+                       f"recorded {tasks}" + (f", missing {missing}" if missing else ""))
+        bad = [(k, code) for k, code in enumerate(self.exitcodes) if code != 0]
+        if bad:
+            self._fail("a process did not exit cleanly", "every exit code 0",
+                       ", ".join(f"task {k} exited with {code}" for k, code in bad))
 
     @recorded("uses_processes")
     def assert_uses_processes(self) -> None:
@@ -231,7 +260,7 @@ class Run:
             self._fail("tasks ran in the main process", "every task in a child process",
                        f"{len(in_main)} task(s) in the main process")
 
-    @recorded("input_order")
+    @recorded("order")
     def assert_input_order(self) -> None:
         """Results came back in the order the inputs were given (``map``'s promise)."""
         __tracebackhide__ = True
@@ -240,7 +269,7 @@ class Run:
             self._fail("results were not delivered in input order",
                        self._labels(want), self._labels(self.delivered))
 
-    @recorded("completion_order")
+    @recorded("order")
     def assert_completion_order(self) -> None:
         """Results came back in the order their tasks finished (``as_completed``'s promise).
 
@@ -265,7 +294,7 @@ class Run:
                 f"{self.durations[b]:g}, which finished {ends[a] - ends[b]:.3f}s earlier)",
             )
 
-    @recorded("fastest_first")
+    @recorded("order")
     def assert_fastest_first(self) -> None:
         """Results came back shortest first, which needs a worker for every task."""
         __tracebackhide__ = True
@@ -285,9 +314,11 @@ class Run:
                        self._labels(self.delivered))
 
     def check(self) -> None:
-        """The pattern's own promises, as the checks of the same names: ``uses_processes``,
-        ``overlap`` and ``timing``, and ``order`` for ``map`` and ``as_completed``."""
+        """The pattern's own promises, as the checks of the same names: ``runs``,
+        ``uses_processes``, ``overlap`` and ``timing``, and ``order`` for ``map`` (input
+        order) and ``as_completed`` (completion order)."""
         __tracebackhide__ = True
+        self.assert_complete()
         self.assert_uses_processes()
         self.assert_overlap()
         self.assert_timing()
@@ -298,6 +329,25 @@ class Run:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    @recorded("overlap")
+    def _overlap_none(self) -> None:
+        __tracebackhide__ = True
+        self._assert_no_overlap()
+
+    def _assert_no_overlap(self) -> None:
+        __tracebackhide__ = True
+        if self.peak > 1:
+            self._fail("tasks overlapped in a run meant to be serial",
+                       "peak concurrency 1", f"peak concurrency {self.peak}")
+
+    @recorded("overlap")
+    def _overlap_several(self) -> None:
+        __tracebackhide__ = True
+        if self.workers < 2:
+            self._fail("all tasks ran in one process", "tasks spread over at least 2 processes",
+                       f"{self.workers} process ran them all")
+        self._assert_peak()
+
     def _assert_peak(self) -> None:
         __tracebackhide__ = True
         want = self.expected_peak()
@@ -305,36 +355,29 @@ class Run:
             self._fail("tasks did not overlap as the schedule predicts",
                        f"peak concurrency {want} ({self.workers} workers, "
                        f"{len(self.durations)} tasks, workers ready "
-                       f"{_STAGGER * self.calibration.startup * 1000:.0f} ms apart at most)",
+                       f"{self._stagger() * 1000:.0f} ms apart at most)",
                        f"peak concurrency {self.peak}")
 
-    def _assert_wall(self) -> None:
-        __tracebackhide__ = True
-        b = self.bounds
-        if self.wall < b.lower:
-            self._fail("the run was faster than its sleeps allow",
-                       f"at least {b.lower:.3f}s", f"{self.wall:.3f}s")
-        if self.wall <= b.upper:
-            return
-        # The structure passed and only the upper time bound failed: that can be a moment of
-        # load, so measure once more, keep the new measurement and report both walls.
-        if self.again is not None:
-            self._adopt(self.again())
-        self._assert_wall_once()
+    def _stagger(self) -> float:
+        widen = share(self.xdist_workers, self.calibration.cores)
+        return _STAGGER * widen * self.calibration.startup
 
-    def _adopt(self, other: Run) -> None:
+    def remeasure(self) -> bool:
+        """Run the pattern once more, adopt that measurement, and judge again every assertion
+        made so far, so that all recorded verdicts describe one measurement. Only once."""
+        __tracebackhide__ = True
+        if self.again is None:
+            return False
+        other, self.again = self.again(), None
         self.earlier_walls = (*self.earlier_walls, self.wall)
         self.wall, self.origin = other.wall, other.origin
         self.intervals, self.delivered = other.intervals, other.delivered
-        self.again = None
-
-    def _assert_wall_once(self) -> None:
-        __tracebackhide__ = True
-        b = self.bounds
-        if self.wall > b.upper:
-            self._fail("the run took longer than the schedule allows",
-                       f"at most {b.upper:.3f}s (model {b.ideal:.3f}s plus calibrated start-up"
-                       f" and jitter)", f"{self.wall:.3f}s")
+        self.exitcodes, self.processes_started = other.exitcodes, other.processes_started
+        asked, self.asked = self.asked, []
+        self.checks.clear()
+        for method, args, kwargs in asked:
+            method(self, *args, **kwargs)
+        return True
 
 
 def run_pattern(
@@ -349,21 +392,9 @@ def run_pattern(
     xdist_workers: int = 1,
 ) -> Run:
     """Execute ``pattern`` and wrap what it did in a :class:`Run`."""
-    import multiprocessing
-
-    if pattern not in DEFAULT_DURATIONS:
-        raise ValueError(
-            f"unknown pattern {pattern!r}; expected one of {', '.join(DEFAULT_DURATIONS)}"
-        )
-    method = start_method or multiprocessing.get_start_method()
-    if method not in multiprocessing.get_all_start_methods():
-        raise ValueError(
-            f"start method {method!r} is not available here; "
-            f"expected one of {', '.join(multiprocessing.get_all_start_methods())}"
-        )
-    if unit <= 0:
-        raise ValueError(f"unit must be positive, got {unit}")
-    durs = tuple(DEFAULT_DURATIONS[pattern] if durations is None else durations)
+    durs = tuple(DEFAULT_DURATIONS.get(pattern, ()) if durations is None else durations)
+    method = start_method or default_start_method()
+    check_arguments(pattern, durs, unit=unit, workers=workers, start_method=method)
     calibration = calibration_for(method)
     tol = auto_tolerance(calibration, unit) if tolerance is None else tolerance
 
@@ -386,5 +417,7 @@ def run_pattern(
         tolerance=tol,
         main_pid=os.getpid(),
         xdist_workers=xdist_workers,
+        processes_started=raw.processes_started,
+        exitcodes=raw.exitcodes,
         again=again,
     )

@@ -92,7 +92,7 @@ class Timeline:
             f"peak concurrency {peak(intervals)}"
         )
 
-    @recorded("serial")
+    @recorded("overlap")
     def assert_serial(self) -> None:
         """No two recorded intervals overlapped."""
         __tracebackhide__ = True
@@ -107,7 +107,7 @@ class Timeline:
                 self.picture(),
             )
 
-    @recorded("parallel")
+    @recorded("overlap")
     def assert_parallel(self, n: int | None = None) -> None:
         """At some instant at least ``n`` recorded intervals were open (2 when not given)."""
         __tracebackhide__ = True
