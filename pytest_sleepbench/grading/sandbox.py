@@ -30,8 +30,7 @@ import psutil
 from ..core.clock import now, sleep_for
 from .record import Recording, read_recording
 
-__all__ = ["Limits", "Outcome", "run_folder_prefix", "run_script", "sandbox_python", "sandbox_uid",
-           "sweep"]
+__all__ = ["Limits", "Outcome", "run_script", "sandbox_python", "sandbox_uid", "sweep"]
 
 _HOOK = Path(__file__).with_name("_hook.py")
 # Processes of the run may still be on their way out when the main one exits (a forkserver, a
@@ -162,7 +161,7 @@ def _environment(base: Path, hook: Path, unit: float, start_method: str | None) 
     return env
 
 
-def run_folder_prefix(owner: str) -> str:
+def _folder_prefix(owner: str) -> str:
     """The name every run folder of ``owner`` started by this process begins with."""
     if not re.fullmatch(r"[A-Za-z0-9.]+", owner):
         raise ValueError(f"a run owner is letters, digits and dots, not {owner!r}")
@@ -266,7 +265,7 @@ def run_script(
     """
     uid = sandbox_uid()
     interpreter = sandbox_python(python)
-    base = Path(tempfile.mkdtemp(prefix=run_folder_prefix(owner)))
+    base = Path(tempfile.mkdtemp(prefix=_folder_prefix(owner)))
     token = _token(base)
     try:
         _prepare(base, submission, uid)
