@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
@@ -47,9 +48,10 @@ def run_mutant(
         warnings.filterwarnings("ignore", ".*use of fork\\(\\) may lead to deadlocks",
                                 DeprecationWarning)
         begin = now()
-        delivered, requested = _execute(pattern, durations, unit, sink, ctx)
+        done = _execute(pattern, durations, unit, sink, ctx)
         wall = now() - begin
     intervals = sink.read()
+    delivered = done.delivered
     if pattern in PROCESS_PATTERNS or pattern == "serial":
         delivered = [i.task for i in sorted(intervals, key=lambda i: i.end) if i.task is not None]
 
@@ -66,32 +68,44 @@ def run_mutant(
         origin=begin,
         intervals=tuple(intervals),
         delivered=tuple(delivered),
-        requested_workers=requested,
+        requested_workers=done.requested,
         calibration=calibration,
         tolerance=auto_tolerance(calibration, unit),
         main_pid=os.getpid(),
         xdist_workers=xdist_workers,
+        # The start-up allowance is paid per process started, as for the real pattern, so a
+        # mutant gets exactly the margins the correct run would.
+        processes_started=done.started,
+        exitcodes=done.exitcodes,
         again=again,
     )
 
 
+@dataclass(frozen=True)
+class _Done:
+    delivered: list[int]
+    requested: int
+    started: int
+    exitcodes: tuple[int | None, ...] = ()
+
+
 def _execute(
     pattern: str, durations: Sequence[float], unit: float, sink: Sink, ctx: BaseContext
-) -> tuple[list[int], int]:
+) -> _Done:
+    n = len(durations)
     if pattern == "serial":
         # The opposite mutant: what should run in the main process, one after the other,
         # runs in child processes at the same time.
-        _processes(ctx, durations, unit, sink, one_by_one=False)
-        return [], len(durations)
+        codes = _processes(ctx, durations, unit, sink, one_by_one=False)
+        return _Done([], n, n, codes)
     if pattern in PROCESS_PATTERNS:
-        _processes(ctx, durations, unit, sink, one_by_one=True)
-        return [], len(durations)
-    return _pool_one_by_one(ctx, durations, unit, sink), os.cpu_count() or 1
+        return _Done([], n, n, _processes(ctx, durations, unit, sink, one_by_one=True))
+    return _pool_one_by_one(ctx, durations, unit, sink)
 
 
 def _processes(
     ctx: BaseContext, durations: Sequence[float], unit: float, sink: Sink, *, one_by_one: bool
-) -> None:
+) -> tuple[int | None, ...]:
     started: list[BaseProcess] = []
     try:
         for i, d in enumerate(durations):
@@ -102,6 +116,7 @@ def _processes(
                 p.join()
         for p in started:
             p.join()
+        return tuple(p.exitcode for p in started)
     finally:
         for p in started:
             if p.is_alive():
@@ -111,8 +126,11 @@ def _processes(
 
 def _pool_one_by_one(
     ctx: BaseContext, durations: Sequence[float], unit: float, sink: Sink
-) -> list[int]:
+) -> _Done:
     # The pool is as large as the real pattern's (the default size), but each result is
     # awaited before the next task is submitted: one worker busy at a time.
     with concurrent.futures.ProcessPoolExecutor(mp_context=ctx) as pool:
-        return [pool.submit(task, i, d, unit, sink).result() for i, d in enumerate(durations)]
+        requested: int = pool._max_workers  # type: ignore[attr-defined]
+        results = [pool.submit(task, i, d, unit, sink).result() for i, d in enumerate(durations)]
+        started = len(pool._processes or {})
+    return _Done(results, requested, started)
