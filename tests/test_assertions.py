@@ -109,6 +109,22 @@ def test_the_upper_bound_follows_the_documented_formula() -> None:
     assert processes.upper == pytest.approx(0.1 + 2 * 10 * cal.startup + 0.005 * 3)
 
 
+def test_a_measured_overhead_replaces_the_per_process_estimate() -> None:
+    cal = _calibration()
+    b = wall_bounds(lower=0.0, ideal=0.1, calibration=cal, process_starts=10, pool=False,
+                    chain=1, tolerance=0.005, overhead=0.04)
+    assert b.upper == pytest.approx(0.1 + 2 * 0.04 + 0.005 * 3)
+
+
+def test_runs_carry_the_measured_overhead_of_their_shape(bench: Bench) -> None:
+    run = bench.run("process_loop", [1] * 4)
+    assert run.overhead is not None and run.overhead > 0
+    widen = share(run.xdist_workers, run.calibration.cores)
+    assert run.bounds.upper == pytest.approx(
+        run.expected_wall + widen * (2 * run.overhead + run.tolerance * 3)
+    )
+
+
 def test_xdist_workers_sharing_the_cores_widen_the_margin() -> None:
     assert share(1, 2) == 1.0
     assert share(2, 2) == 2.0

@@ -40,9 +40,9 @@ def test_the_examples_of_the_readme_pass(pytester: pytest.Pytester) -> None:
         "collected 3 items",
         "sleepbench calibration: * (start * ms, pool * ms, jitter * ms), tolerance * ms",
         "*sleepbench runs*",
-        "map *5 *0.100s *s  pass   passed  *::test_map_keeps_input_order",
-        "as_completed *2 *0.160s *s  pass   passed  *::test_completion_order",
-        "probe *1 *- *s  pass   passed  *::test_my_code_really_overlaps",
+        "map *5 *0.100s *s  pass   passed  *::test_map_keeps_input_order*",
+        "as_completed *2 *0.160s *s  pass   passed  *::test_completion_order*",
+        "probe *1 *- *s  pass   passed  *::test_my_code_really_overlaps*",
     ])
 
 

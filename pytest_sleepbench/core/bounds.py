@@ -6,12 +6,16 @@ this machine was measured to add:
 
     upper = ideal + share * (2 * overhead + tolerance * (chain + 2))
 
-where ``overhead`` is the calibrated cost of the process starts the run makes (``startup`` per
-``Process``, ``pool`` plus ``startup`` per extra worker for an executor), ``chain`` is the
-number of tasks on the longest worker's queue (each adds one wake-up), ``tolerance`` is the
-allowed jitter of one scheduling event, and ``share`` widens everything when several pytest-xdist
-workers share the machine's cores: ``share = max(1, xdist_workers / cores) + (xdist_workers > 1)``.
-The factor 2 on overhead covers the spread between the calibration burst and the run.
+where ``overhead`` is what the run's machinery costs on this machine: for a pattern run, the
+measured wall of the same pattern with every sleep zero long (``calibrate.shape_overhead``);
+for a bound on arbitrary code (the ``sleepbench_wall`` marker), the calibrated cost of the
+process starts it is declared to make (``startup`` per ``Process``, ``pool`` plus ``startup``
+per extra worker for an executor). ``chain`` is the number of tasks on the longest worker's
+queue (each adds one wake-up), ``tolerance`` is the allowed jitter of one scheduling event, and
+``share`` widens everything when several pytest-xdist workers share the machine's cores:
+``share = max(1, xdist_workers / cores) + (xdist_workers > 1)``. The factor 2 on overhead
+covers the spread between one calibration and the run. When only this bound fails, the run is
+calibrated afresh and measured once more (see ``Run.remeasure``).
 """
 
 from __future__ import annotations
@@ -59,11 +63,14 @@ def wall_bounds(
     chain: int,
     tolerance: float,
     xdist_workers: int = 1,
+    overhead: float | None = None,
 ) -> Bounds:
-    """Bounds on a run's wall time; all arguments in real seconds or counts."""
-    overhead = process_starts * calibration.startup
-    if pool:
-        overhead = calibration.pool + max(process_starts - 1, 0) * calibration.startup
+    """Bounds on a run's wall time; all arguments in real seconds or counts. A measured
+    ``overhead`` replaces the one derived from ``process_starts``."""
+    if overhead is None:
+        overhead = process_starts * calibration.startup
+        if pool:
+            overhead = calibration.pool + max(process_starts - 1, 0) * calibration.startup
     widen = share(xdist_workers, calibration.cores)
     upper = ideal + widen * (2 * overhead + tolerance * (chain + 2))
     return Bounds(lower=lower, ideal=ideal, upper=max(upper, lower))

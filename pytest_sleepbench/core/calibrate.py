@@ -10,11 +10,15 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from .clock import now, sleep_for
+from .patterns import execute
+from .sink import Sink
 
-__all__ = ["Calibration", "available_cores", "cached", "calibrate"]
+__all__ = ["Calibration", "available_cores", "cached", "calibrate", "shape_overhead"]
 
 
 def available_cores() -> int:
@@ -92,8 +96,33 @@ def calibrate(start_method: str) -> Calibration:
 _CACHE: dict[str, Calibration] = {}
 
 
-def cached(start_method: str) -> Calibration:
-    """The calibration for ``start_method``, measured on first use in this process."""
-    if start_method not in _CACHE:
+def cached(start_method: str, *, fresh: bool = False) -> Calibration:
+    """The calibration for ``start_method``, measured on first use in this process (or now,
+    with ``fresh``, replacing what was kept)."""
+    if fresh or start_method not in _CACHE:
         _CACHE[start_method] = calibrate(start_method)
     return _CACHE[start_method]
+
+
+_SHAPES: dict[tuple[str, int, int | None, str], float] = {}
+
+
+def shape_overhead(
+    pattern: str, tasks: int, workers: int | None, start_method: str, *, fresh: bool = False
+) -> float:
+    """What a run of this shape costs beyond its sleeps: the same pattern, the same number of
+    tasks and workers, with every sleep zero long.
+
+    This is the machinery the noise policy must allow for (starting, joining and shutting down
+    processes, dispatching tasks), measured as the run will pay it, exits and all, rather than
+    derived from a per-process figure: ten processes exiting on two cores cost more than ten
+    times one. Measured once per shape per process, or again with ``fresh``.
+    """
+    key = (pattern, tasks, workers, start_method)
+    if fresh or key not in _SHAPES:
+        with tempfile.TemporaryDirectory(prefix="sleepbench-shape-") as folder:
+            sink = Sink.create(Path(folder) / "shape.jsonl")
+            raw = execute(pattern, [0.0] * tasks, 1.0, sink, workers=workers,
+                          start_method=start_method)
+        _SHAPES[key] = raw.wall
+    return _SHAPES[key]

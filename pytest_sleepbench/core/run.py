@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import timeline as tl
-from .bounds import Bounds, auto_tolerance, share, wall_bounds
-from .calibrate import Calibration
+from .bounds import Bounds, auto_tolerance, wall_bounds
+from .calibrate import Calibration, shape_overhead
 from .calibrate import cached as calibration_for
 from .model import Schedule, list_schedule
 from .patterns import (
@@ -57,6 +57,9 @@ class Run:
     not: an executor under ``fork`` starts all of its ``max_workers`` at once."""
     exitcodes: tuple[int | None, ...] = ()
     """Exit codes of the ``Process`` patterns' children, in task order."""
+    overhead: float | None = None
+    """Measured cost of this run's machinery: the same pattern with zero-length sleeps (see
+    the noise policy). ``None`` derives it from the calibration's per-process figures."""
     earlier_walls: tuple[float, ...] = ()
     """Walls of earlier attempts that only missed the upper time bound (see the noise policy)."""
     again: Callable[[], Run] | None = field(default=None, repr=False)
@@ -111,16 +114,18 @@ class Run:
             chain=schedule.chain,
             tolerance=self.tolerance,
             xdist_workers=self.xdist_workers,
+            overhead=self.overhead,
         )
 
     def expected_peak(self) -> int:
         """Peak concurrency the model promises even if process starts are slow.
 
         Worker ``w`` is taken to be ready only after ``w`` calibrated start-ups, three times
-        over (start-up under load was measured at two to five times the idle figure) and
-        widened by the xdist share, so under ``spawn`` with a small unit fewer tasks need to
-        overlap: a unit too small for the start method cannot demand overlap that the machine
-        could not deliver (the benchmark reports the smallest unit that can).
+        over, so under ``spawn`` with a small unit fewer tasks need to overlap: a unit too small
+        for the start method cannot demand overlap that the machine could not deliver (the
+        benchmark reports the smallest unit that can). The calibration is taken in the same
+        process, so under pytest-xdist it already carries the other workers' load; widening
+        the allowance again for them let serial runs pass.
         """
         if self.pattern == "serial":
             return 1
@@ -171,6 +176,7 @@ class Run:
             "tolerance": self.tolerance,
             "calibration": self.calibration.describe(),
             "processes_started": self.processes_started,
+            "overhead": self.overhead,
             "results": self.results,
             "checks": list(self.checks),
             "main_pid": self.main_pid,
@@ -359,8 +365,7 @@ class Run:
                        f"peak concurrency {self.peak}")
 
     def _stagger(self) -> float:
-        widen = share(self.xdist_workers, self.calibration.cores)
-        return _STAGGER * widen * self.calibration.startup
+        return _STAGGER * self.calibration.startup
 
     def remeasure(self) -> bool:
         """Run the pattern once more, adopt that measurement, and judge again every assertion
@@ -373,6 +378,7 @@ class Run:
         self.wall, self.origin = other.wall, other.origin
         self.intervals, self.delivered = other.intervals, other.delivered
         self.exitcodes, self.processes_started = other.exitcodes, other.processes_started
+        self.overhead, self.calibration = other.overhead, other.calibration
         asked, self.asked = self.asked, []
         self.checks.clear()
         for method, args, kwargs in asked:
@@ -390,17 +396,25 @@ def run_pattern(
     start_method: str | None = None,
     tolerance: float | None = None,
     xdist_workers: int = 1,
+    fresh_calibration: bool = False,
 ) -> Run:
-    """Execute ``pattern`` and wrap what it did in a :class:`Run`."""
+    """Execute ``pattern`` and wrap what it did in a :class:`Run`.
+
+    Its bounds come from this process's calibration and from the measured overhead of a run of
+    the same shape; ``fresh_calibration`` measures both again first (the repeat after a late
+    wall does, so that a change of load since the first measurement counts).
+    """
     durs = tuple(DEFAULT_DURATIONS.get(pattern, ()) if durations is None else durations)
     method = start_method or default_start_method()
     check_arguments(pattern, durs, unit=unit, workers=workers, start_method=method)
-    calibration = calibration_for(method)
+    calibration = calibration_for(method, fresh=fresh_calibration)
+    overhead = shape_overhead(pattern, len(durs), workers, method, fresh=fresh_calibration)
     tol = auto_tolerance(calibration, unit) if tolerance is None else tolerance
 
     def again() -> Run:
         return run_pattern(pattern, durs, unit=unit, sink=sink, workers=workers,
-                           start_method=method, tolerance=tol, xdist_workers=xdist_workers)
+                           start_method=method, tolerance=tol, xdist_workers=xdist_workers,
+                           fresh_calibration=True)
 
     raw = execute(pattern, durs, unit, sink, workers=workers, start_method=method)
     return Run(
@@ -419,5 +433,6 @@ def run_pattern(
         xdist_workers=xdist_workers,
         processes_started=raw.processes_started,
         exitcodes=raw.exitcodes,
+        overhead=overhead,
         again=again,
     )
