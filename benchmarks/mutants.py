@@ -18,6 +18,7 @@ from multiprocessing.process import BaseProcess
 
 from pytest_sleepbench.core.bounds import auto_tolerance
 from pytest_sleepbench.core.calibrate import cached as calibration_for
+from pytest_sleepbench.core.calibrate import shape_overhead
 from pytest_sleepbench.core.clock import now
 from pytest_sleepbench.core.patterns import DEFAULT_DURATIONS, PROCESS_PATTERNS, task
 from pytest_sleepbench.core.run import Run
@@ -33,6 +34,7 @@ def run_mutant(
     unit: float,
     start_method: str,
     xdist_workers: int = 1,
+    fresh_calibration: bool = False,
 ) -> Run:
     """Run the mutant of ``pattern`` over its default durations and wrap it in a ``Run``.
 
@@ -40,7 +42,12 @@ def run_mutant(
     treated exactly as a correct run would be.
     """
     durations = DEFAULT_DURATIONS[pattern]
-    calibration = calibration_for(start_method)
+    # The margins come from the same measurements the correct run's do: this process's
+    # calibration and the measured overhead of the pattern's shape, both measured afresh for
+    # the one repeat, as ``run_pattern`` does.
+    calibration = calibration_for(start_method, fresh=fresh_calibration)
+    overhead = shape_overhead(pattern, len(durations), None, start_method,
+                              fresh=fresh_calibration)
     ctx = multiprocessing.get_context(start_method)
     sink.clear()
     with warnings.catch_warnings():
@@ -57,7 +64,7 @@ def run_mutant(
 
     def again() -> Run:
         return run_mutant(pattern, sink, unit=unit, start_method=start_method,
-                          xdist_workers=xdist_workers)
+                          xdist_workers=xdist_workers, fresh_calibration=True)
 
     return Run(
         pattern=pattern,
@@ -77,6 +84,7 @@ def run_mutant(
         # mutant gets exactly the margins the correct run would.
         processes_started=done.started,
         exitcodes=done.exitcodes,
+        overhead=overhead,
         again=again,
     )
 
