@@ -58,12 +58,13 @@ def shared() -> Iterator[Path]:
 
 
 def test_orphans_and_setsid_children_are_found_and_killed_without_root(shared: Path) -> None:
-    name = f"orphans_{uuid.uuid4().hex[:8]}.py"
+    token = uuid.uuid4().hex[:8]
+    name = f"orphans_{token}.py"
     (shared / "driver.py").write_text(DRIVER)
     (shared / "sub").mkdir()
-    (shared / "sub" / name).write_text(textwrap.dedent("""\
+    (shared / "sub" / name).write_text(textwrap.dedent(f"""\
         import os, subprocess, sys, time
-        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "detached"],
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "detached_{token}"],
                          start_new_session=True)
         if os.fork() == 0:
             os.setsid()
@@ -89,6 +90,7 @@ def test_orphans_and_setsid_children_are_found_and_killed_without_root(shared: P
         cmdline = " ".join(proc.info["cmdline"] or [])
         if proc.info["status"] == psutil.STATUS_ZOMBIE:
             continue
-        if name in cmdline or "detached" in cmdline:
+        # The token, not a common word: other processes on a CI machine may carry any word.
+        if token in cmdline:
             alive.append(cmdline)
     assert not alive
