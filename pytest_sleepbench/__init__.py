@@ -2,20 +2,44 @@
 
 The names here are the stable API for use outside pytest; inside a test, the ``sleepbench``
 fixture hands out the same objects. Importing this package never imports pytest, so a child
-process started with ``spawn`` pays only for the core.
+process started with ``spawn`` pays only for the core; and each name is imported on first use,
+so a pytest session that loads the plugin without using it does not pay for the core either.
 
 PYTEST_DONT_REWRITE: the package raises its own explained assertions, and pytest must not warn
 that it was imported before it could be rewritten (the plugin is loaded before any conftest).
 """
 
-from .core.calibrate import Calibration
-from .core.model import Schedule, list_schedule
-from .core.patterns import DEFAULT_DURATIONS, PATTERNS, START_METHODS
-from .core.probe import AsyncProbe, Probe
-from .core.run import Run, run_pattern
-from .core.sink import Interval, Sink
-from .core.timeline import Timeline
-from .core.verdict import SleepbenchAssertion
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core.calibrate import Calibration
+    from .core.lesson import DEFAULT_DURATIONS, PATTERNS, START_METHODS
+    from .core.model import Schedule, list_schedule
+    from .core.probe import AsyncProbe, Probe
+    from .core.run import Run, run_pattern
+    from .core.sink import Interval, Sink
+    from .core.timeline import Timeline
+    from .core.verdict import SleepbenchAssertion
+
+_HOMES = {
+    "DEFAULT_DURATIONS": "lesson",
+    "PATTERNS": "lesson",
+    "START_METHODS": "lesson",
+    "AsyncProbe": "probe",
+    "Calibration": "calibrate",
+    "Interval": "sink",
+    "Probe": "probe",
+    "Run": "run",
+    "Schedule": "model",
+    "Sink": "sink",
+    "SleepbenchAssertion": "verdict",
+    "Timeline": "timeline",
+    "list_schedule": "model",
+    "run_pattern": "run",
+}
 
 __all__ = [
     "DEFAULT_DURATIONS",
@@ -33,3 +57,16 @@ __all__ = [
     "list_schedule",
     "run_pattern",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".core.{home}", __name__), name)
+    globals()[name] = value  # later lookups find it without coming here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

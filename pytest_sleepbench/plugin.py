@@ -1,22 +1,24 @@
 """The pytest plugin ``sleepbench``: loaded by its entry point, or with ``-p sleepbench``.
 
-It only wires the parts together; each part owns its options and hooks.
+It only wires the parts together; each part owns its options and hooks. Every pytest session
+in an environment with the package installed loads this module, so grading, reports and the
+core are imported only by sessions that ask for them.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from ._plugin import grading, html, markers, settings
-from ._plugin.session import SessionPlugin, sleepbench, sleepbench_run
+from ._plugin import markers, options, settings
+from ._plugin.fixtures import sleepbench, sleepbench_run
+from ._plugin.session import SessionPlugin
 
 __all__ = ["sleepbench", "sleepbench_run"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     settings.add_options(parser)
-    grading.add_options(parser)
-    html.add_options(parser)
+    options.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,10 +26,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     settings.resolve(config)  # a bad ini value stops the run here, not in the first test
     config.pluginmanager.register(SessionPlugin(config), "sleepbench-session")
-    grading.configure(config)
-    if config.pluginmanager.hasplugin("xdist"):
-        # Its hooks exist only when xdist is installed, so registering it otherwise would fail.
-        from ._plugin.xdist import XdistGrading
+    if options.grade_folder(config) is not None:
+        from ._plugin import grading
 
-        config.pluginmanager.register(XdistGrading(config), "sleepbench-xdist")
-    html.configure(config)
+        grading.configure(config)
+    # Workers send their runs to the controller; only the controller draws and writes.
+    if not hasattr(config, "workerinput") and (
+            options.html_path(config) is not None or options.timeline_wanted(config)):
+        from ._plugin import html
+
+        html.configure(config)

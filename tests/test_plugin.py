@@ -309,3 +309,37 @@ def test_sessions_that_do_not_use_it_do_not_calibrate(pytester: pytest.Pytester)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["sleepbench: unit 0.05s, start method spawn, tolerance auto"])
     assert "sleepbench calibration" not in result.stdout.str()
+
+
+def test_sessions_that_do_not_use_it_import_neither_core_grading_nor_reports(
+    pytester: pytest.Pytester,
+) -> None:
+    # Every session in an environment with the package installed loads the plugin; what it
+    # does not use must cost it no import.
+    pytester.makepyfile("""
+        import sys
+
+        def test_plain():
+            loaded = sorted(m for m in sys.modules if m.startswith("pytest_sleepbench."))
+            assert "pytest_sleepbench.plugin" in loaded
+            heavy = [m for m in loaded if m.startswith(("pytest_sleepbench.grading",
+                     "pytest_sleepbench._plugin.grading", "pytest_sleepbench._plugin.html",
+                     "pytest_sleepbench._plugin.calls", "pytest_sleepbench.core.run",
+                     "pytest_sleepbench.core.calibrate", "pytest_sleepbench.core.patterns"))]
+            assert heavy == [], heavy
+            assert "concurrent.futures" not in sys.modules
+    """)
+    pytester.runpytest_subprocess("-p", "xdist").assert_outcomes(passed=1)
+
+
+def test_the_public_names_are_there_when_first_asked_for() -> None:
+    import pytest_sleepbench
+    from pytest_sleepbench.core import lesson, model, run
+
+    assert pytest_sleepbench.Run is run.Run
+    assert pytest_sleepbench.list_schedule is model.list_schedule
+    assert pytest_sleepbench.PATTERNS == lesson.PATTERNS
+    assert all(getattr(pytest_sleepbench, name) is not None for name in pytest_sleepbench.__all__)
+    assert set(pytest_sleepbench.__all__) <= set(dir(pytest_sleepbench))
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = pytest_sleepbench.nothing_here  # type: ignore[attr-defined]

@@ -18,63 +18,37 @@ import pytest
 
 from ..grading import reports
 from ..grading.assignment import Assignment, AssignmentError, Exercise, load
-from ..grading.grade import discover, grade_exercise, not_graded, xdist_workers
+from ..grading.grade import discover, grade_exercise, not_graded
 from ..grading.sandbox import sandbox_uid
 from .keys import GRADEBOOK_KEY
+from .options import grade_folder, report_path
+from .settings import xdist_workers
 from .xdist import owner_of
 
-__all__ = ["GradeItem", "GradingPlugin", "add_options", "configure"]
+__all__ = ["GradeItem", "GradingPlugin", "configure"]
 
 # Extra attributes of a TestReport are serialized by pytest-xdist, so this one carries an
 # exercise's graded entry from a worker to the controller.
 REPORT_ATTR = "sleepbench_grade"
 NODE_PREFIX = "sleepbench-grade/"
 
-HELP = {
-    "grade": "grade the submissions in DIR (each subfolder is one; a folder holding exercise "
-             "files is graded as one) instead of collecting tests",
-    "assignment": "assignment TOML naming the exercises, files, points and unit "
-                  "(default: the lesson's six exercises, see docs/GRADING.md)",
-    "json": "write the gradebook as JSON (schema 1) to PATH",
-    "gradescope": "write Gradescope results.json to PATH (a folder of <submission>.json when "
-                  "grading several submissions)",
-    "csv": "write the gradebook as CSV (a row per submission) to PATH",
-}
-
-
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("sleepbench", "concurrency checks by timing")
-    group.addoption("--sleepbench-grade", metavar="DIR", default=None, help=HELP["grade"])
-    for key in ("assignment", "json", "gradescope", "csv"):
-        group.addoption(f"--sleepbench-{key}", metavar="FILE" if key == "assignment" else "PATH",
-                        default=None, help=HELP[key])
-        parser.addini(f"sleepbench_{key}", HELP[key] + " (relative to the ini file)")
-
-
-def _path(config: pytest.Config, key: str) -> Path | None:
-    """The option's path (relative to where pytest was run), else the ini's (relative to it)."""
-    value = config.getoption(f"sleepbench_{key}")
-    if value:
-        return config.invocation_params.dir / str(value)
-    raw = str(config.getini(f"sleepbench_{key}") or "").strip()
-    if not raw:
-        return None
-    base = config.inipath.parent if config.inipath is not None else config.rootpath
-    return base / raw
-
-
 def configure(config: pytest.Config) -> None:
-    folder = config.getoption("sleepbench_grade")
-    if not folder:
+    folder = grade_folder(config)
+    if folder is None:
         return
     root = config.invocation_params.dir / str(folder)
     if not root.is_dir():
         raise pytest.UsageError(f"--sleepbench-grade: {root} is not a folder of submissions")
     try:
-        assignment = load(_path(config, "assignment"))
+        assignment = load(report_path(config, "assignment"))
     except AssignmentError as error:
         raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(GradingPlugin(config, root, assignment), "sleepbench-grading")
+    if config.pluginmanager.hasplugin("xdist"):
+        # Its hooks exist only when xdist is installed, so registering it otherwise would fail.
+        from .xdist import XdistGrading
+
+        config.pluginmanager.register(XdistGrading(config), "sleepbench-xdist")
 
 
 class Submission(pytest.Collector):
@@ -232,15 +206,15 @@ class GradingPlugin:
         self.config.stash[GRADEBOOK_KEY] = doc
         elapsed = time.monotonic() - self.started
         self.written: list[Path] = []
-        target = _path(self.config, "json")
+        target = report_path(self.config, "json")
         if target is not None:
             reports.write_atomic(target, json.dumps(doc, indent=2) + "\n")
             self.written.append(target)
-        target = _path(self.config, "csv")
+        target = report_path(self.config, "csv")
         if target is not None:
             reports.write_atomic(target, reports.to_csv(doc))
             self.written.append(target)
-        target = _path(self.config, "gradescope")
+        target = report_path(self.config, "gradescope")
         if target is not None:
             self.written += reports.write_gradescope(target, doc, elapsed)
 

@@ -7,7 +7,6 @@ see every worker's runs and the report is written once.
 from __future__ import annotations
 
 import datetime
-import os
 from pathlib import Path
 
 import pytest
@@ -15,58 +14,14 @@ import pytest
 from ..core.html import build_page
 from ..core.svg import record_picture
 from .keys import GRADEBOOK_KEY, RUNS_KEY
+from .options import html_path, timeline_wanted
 
-__all__ = ["ReportPlugin", "add_options", "configure"]
-
-HTML_HELP = (
-    "write a self-contained HTML report (timelines, checks and, when grading, the gradebook) "
-    "to PATH"
-)
-TIMELINE_HELP = (
-    "print the timeline of every sleepbench run in the terminal summary, not only of those "
-    "whose check failed (whose failure message already shows it)"
-)
-
-
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("sleepbench", "concurrency checks by timing")
-    group.addoption("--sleepbench-html", metavar="PATH", default=None, help=HTML_HELP)
-    # None, not False, when absent, so the ini twin can still switch it on.
-    group.addoption("--sleepbench-timeline", action="store_true", default=None,
-                    help=TIMELINE_HELP)
-    parser.addini("sleepbench_html", HTML_HELP)
-    parser.addini("sleepbench_timeline", TIMELINE_HELP, type="bool", default=False)
-
-
-def html_path(config: pytest.Config) -> Path | None:
-    """Where to write the report: a command-line path is relative to where pytest was started,
-    an ini path to the ini file's folder (so it lands in the same place from any directory)."""
-    cli = config.getoption("sleepbench_html")
-    if cli:
-        return (config.invocation_params.dir / os.path.expanduser(str(cli))).resolve()
-    ini = str(config.getini("sleepbench_html") or "").strip()
-    if not ini:
-        return None
-    base = config.inipath.parent if config.inipath is not None else config.rootpath
-    return (base / os.path.expanduser(ini)).resolve()
-
-
-def timeline_wanted(config: pytest.Config) -> bool:
-    cli = config.getoption("sleepbench_timeline")
-    if cli is not None:
-        return bool(cli)
-    return bool(config.getini("sleepbench_timeline"))
+__all__ = ["ReportPlugin", "configure"]
 
 
 def configure(config: pytest.Config) -> None:
-    # Workers send their runs to the controller; only the controller draws and writes.
-    if hasattr(config, "workerinput"):
-        return
-    path = html_path(config)
-    timeline = timeline_wanted(config)
-    if path is None and not timeline:
-        return
-    config.pluginmanager.register(ReportPlugin(config, path, timeline), "sleepbench-html")
+    plugin = ReportPlugin(config, html_path(config), timeline_wanted(config))
+    config.pluginmanager.register(plugin, "sleepbench-html")
 
 
 def _failed_check(record: dict[str, object]) -> bool:

@@ -10,6 +10,10 @@ import pytest
 
 RunRecord = dict[str, object]
 
+#: The attribute that carries a test's run records on its report; pytest-xdist serializes extra
+#: report attributes, so the records reach the controller with the report.
+REPORT_ATTR = "sleepbench_records"
+
 #: One record per run or probe timeline a test made, in the order their reports arrived. Each is
 #: ``Run.to_record()`` (or a timeline's record) plus ``nodeid``, ``outcome`` ("passed" /
 #: "failed"), ``checks`` ([{"name", "status", "message"}]) and ``title``.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ..core.patterns import PATTERNS
+from ..core.lesson import PATTERNS
 
 __all__ = ["LINES", "PatternMarker", "WallMarker", "pattern_marker", "wall_marker"]
 

@@ -1,130 +1,44 @@
-"""The plugin object: checks after the call, report records, the header and the summary."""
+"""The plugin object every session gets: the header, the calibration line, the table of runs.
+
+It stays light, since every session with the plugin installed pays for it: what checks a test's
+call is registered only once collection has found a test that uses sleepbench.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Generator
-
 import pytest
 
-from ..core.bench import Bench
-from ..core.bounds import Bounds, auto_tolerance, wall_bounds
-from ..core.calibrate import available_cores
-from ..core.calibrate import cached as calibration_for
-from ..core.clock import now
-from ..core.model import list_schedule
-from ..core.run import Run
-from ..core.verdict import SleepbenchAssertion, message
-from . import markers
-from .keys import RUNS_KEY, RunRecord
+from .keys import REPORT_ATTR, RUNS_KEY, RunRecord
 from .settings import resolve
 
-__all__ = ["SessionPlugin", "xdist_workers"]
+__all__ = ["SessionPlugin"]
 
-# The attribute that carries a test's run records on its report; pytest-xdist serializes extra
-# report attributes, so the records reach the controller with the report.
-REPORT_ATTR = "sleepbench_records"
-
-
-def xdist_workers() -> int:
-    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+MARKERS = frozenset({"sleepbench", "sleepbench_wall"})
 
 
 class SessionPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.used = False
+        """Whether collection found a test that uses sleepbench."""
         config.stash[RUNS_KEY] = []
 
+    @pytest.hookimpl(trylast=True)  # after deselection: only the tests that will run count
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        # A test marked with a pattern gets its run even if it never names the fixture; done
-        # once at collection so that unmarked tests pay nothing per test.
+        self.used = False
         for item in items:
-            if (
-                isinstance(item, pytest.Function)
-                and item.get_closest_marker("sleepbench") is not None
-                and "sleepbench_run" not in item.fixturenames
-            ):
-                # A new list: parametrized items of one function share the old one.
-                item.fixturenames = [*item.fixturenames, "sleepbench_run"]
+            names = {m.name for m in item.iter_markers()} & MARKERS
+            fixtures = getattr(item, "fixturenames", ())
+            if "sleepbench" in names and isinstance(item, pytest.Function) and (
+                    "sleepbench_run" not in fixtures):
+                # A marked test gets its run even if it never names the fixture. A new list:
+                # parametrized items of one function share the old one.
+                item.fixturenames = [*fixtures, "sleepbench_run"]
+            self.used = self.used or bool(names) or "sleepbench" in fixtures
+        if self.used and not self.config.pluginmanager.has_plugin("sleepbench-calls"):
+            from .calls import CallChecks
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        wall = item.get_closest_marker("sleepbench_wall")
-        start = now()
-        result = yield
-        elapsed = now() - start
-        funcargs: dict[str, object] = getattr(item, "funcargs", {})
-        run = funcargs.get("sleepbench_run")
-        marker = item.get_closest_marker("sleepbench")
-        if isinstance(run, Run) and marker is not None and markers.pattern_marker(marker).check:
-            try:
-                run.check()
-            except SleepbenchAssertion as error:
-                pytest.fail(str(error), pytrace=False)
-        if wall is not None:
-            self._check_wall(item, markers.wall_marker(wall), elapsed, funcargs.get("sleepbench"))
-        return result
-
-    def _check_wall(
-        self, item: pytest.Item, mark: markers.WallMarker, elapsed: float, bench: object
-    ) -> None:
-        bounds, what = self._wall_bounds(mark)
-        walls = [elapsed]
-        if elapsed > bounds.upper:
-            # Only the upper bound failed, which a moment of load can do: the noise policy
-            # measures once more (the same fixtures, a second call) and reports both.
-            start = now()
-            item.runtest()
-            walls.append(now() - start)
-        if bounds.holds(walls[-1]):
-            return
-        picture = bench.timeline.picture() if isinstance(bench, Bench) else ""
-        too = "less" if walls[-1] < bounds.lower else "more"
-        pytest.fail(
-            message(
-                f"sleepbench_wall: the test's call phase took {too} time than allowed",
-                f"{what}: between {bounds.lower:.3f}s and {bounds.upper:.3f}s",
-                " then ".join(f"{w:.3f}s" for w in walls),
-                picture,
-            ),
-            pytrace=False,
-        )
-
-    def _wall_bounds(self, mark: markers.WallMarker) -> tuple[Bounds, str]:
-        if mark.serial is None and mark.parallel is None:
-            lower = mark.at_least or 0.0
-            upper = float("inf") if mark.at_most is None else mark.at_most
-            return Bounds(lower, lower, upper), "the marker's bounds"
-        settings = resolve(self.config)
-        calibration = calibration_for(settings.start_method)
-        durations = mark.serial if mark.serial is not None else mark.parallel
-        assert durations is not None
-        tolerance = settings.tolerance or auto_tolerance(calibration, min(durations or [1.0]))
-        if mark.serial is not None:
-            schedule = list_schedule(durations, 1)
-            lower, starts, pool, what = sum(durations), 0, False, "serial"
-        else:
-            workers = mark.workers or available_cores()
-            schedule = list_schedule(durations, workers)
-            lower, starts, pool = max(durations, default=0.0), workers, True
-            what = f"parallel over {workers} worker(s)"
-        bounds = wall_bounds(lower=lower, ideal=schedule.makespan, calibration=calibration,
-                             process_starts=starts, pool=pool, chain=schedule.chain,
-                             tolerance=tolerance, xdist_workers=xdist_workers())
-        return bounds, f"{what} over {list(durations)} (model {schedule.makespan:.3f}s)"
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        bench = getattr(item, "funcargs", {}).get("sleepbench")
-        if call.when == "call" and isinstance(bench, Bench):
-            records: list[RunRecord] = [run.to_record() for run in bench.runs]
-            if bench.probed:
-                records.append(bench.timeline.to_record())
-            setattr(report, REPORT_ATTR, records)
-        return report
+            self.config.pluginmanager.register(CallChecks(self.config), "sleepbench-calls")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for record in getattr(report, REPORT_ATTR, None) or []:
@@ -144,8 +58,11 @@ class SessionPlugin:
     def pytest_report_collectionfinish(self, items: list[pytest.Item]) -> str | None:
         # Calibrating starts processes (most of a second under spawn), so it happens only in
         # sessions that collected a test using sleepbench.
-        if not any(_uses_sleepbench(item) for item in items):
+        if not self.used:
             return None
+        from ..core.bounds import auto_tolerance
+        from ..core.calibrate import cached as calibration_for
+
         settings = resolve(self.config)
         calibration = calibration_for(settings.start_method)
         tolerance = settings.tolerance or auto_tolerance(calibration, settings.unit)
@@ -186,41 +103,3 @@ def _verdict(record: RunRecord) -> str:
     if not isinstance(checks, list) or not checks:
         return "-"
     return "fail" if any(c.get("status") == "fail" for c in checks) else "pass"
-
-
-def _uses_sleepbench(item: pytest.Item) -> bool:
-    names = getattr(item, "fixturenames", ())
-    return (
-        "sleepbench" in names
-        or item.get_closest_marker("sleepbench") is not None
-        or item.get_closest_marker("sleepbench_wall") is not None
-    )
-
-
-@pytest.fixture
-def sleepbench(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Generator[Bench, None, None]:
-    """Run patterns, make probes and read their timeline; see the README."""
-    settings = resolve(request.config)
-    # Under pytest's base temporary folder, so a session killed before teardown (a timeout's
-    # thread method exits at once) leaves its sinks where pytest's own rotation removes them.
-    with Bench(unit=settings.unit, start_method=settings.start_method,
-               tolerance=settings.tolerance, xdist_workers=xdist_workers(),
-               root=tmp_path_factory.getbasetemp()) as bench:
-        yield bench
-
-
-@pytest.fixture
-def sleepbench_run(request: pytest.FixtureRequest, sleepbench: Bench) -> Run:
-    """The run of the pattern named by the test's ``@pytest.mark.sleepbench``."""
-    marker = request.node.get_closest_marker("sleepbench")
-    if marker is None:
-        raise pytest.UsageError(
-            "the sleepbench_run fixture needs @pytest.mark.sleepbench(pattern) on the test"
-        )
-    mark = markers.pattern_marker(marker)
-    settings = resolve(request.config, {"unit": mark.unit, "start_method": mark.start_method})
-    return sleepbench.run(mark.pattern, mark.durations, workers=mark.workers,
-                          start_method=settings.start_method, unit=settings.unit)
-

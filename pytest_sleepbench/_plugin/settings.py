@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
-from ..core.patterns import default_start_method
+from ..core.lesson import default_start_method
 
-__all__ = ["Settings", "add_options", "resolve"]
+__all__ = ["Settings", "add_options", "resolve", "xdist_workers"]
 
 DEFAULT_UNIT = 0.05
 
@@ -118,3 +119,8 @@ def resolve(config: pytest.Config, overrides: dict[str, object] | None = None) -
     assert isinstance(unit, float | int) and isinstance(method, str)
     assert tolerance == "auto" or isinstance(tolerance, float | int)
     return Settings(float(unit), method, None if tolerance == "auto" else float(tolerance))
+
+
+def xdist_workers() -> int:
+    """How many pytest-xdist workers share the machine (1 without xdist)."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))

@@ -23,6 +23,14 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
 from .clock import now, sleep_for
+from .lesson import (
+    DEFAULT_DURATIONS,
+    PATTERNS,
+    POOL_PATTERNS,
+    PROCESS_PATTERNS,
+    START_METHODS,
+    default_start_method,
+)
 from .sink import Interval, Sink
 
 __all__ = [
@@ -38,19 +46,6 @@ __all__ = [
     "task",
 ]
 
-#: The lesson's durations for each pattern, in tutorial seconds.
-DEFAULT_DURATIONS: dict[str, tuple[float, ...]] = {
-    "serial": (1, 2),
-    "processes": (1, 1),
-    "process_loop": (1,) * 10,
-    "submit": (1, 1),
-    "as_completed": (5, 4, 3, 2, 1),
-    "map": (5, 4, 3, 2, 1),
-}
-PATTERNS = tuple(DEFAULT_DURATIONS)
-PROCESS_PATTERNS = ("processes", "process_loop")
-POOL_PATTERNS = ("submit", "as_completed", "map")
-START_METHODS = ("fork", "forkserver", "spawn")
 
 
 def task(index: int, duration: float, unit: float, sink: Sink, watch: int | None = None) -> int:
@@ -83,14 +78,6 @@ class RawRun:
     starts all its workers at once, and each costs start-up time."""
     exitcodes: tuple[int | None, ...] = ()
     """Exit codes of the ``Process`` patterns' children, in task order."""
-
-
-def default_start_method() -> str:
-    """The platform's start method, without fixing it for the rest of the process (which
-    ``multiprocessing.get_start_method()`` would do, breaking a later ``set_start_method``)."""
-    return multiprocessing.get_start_method(allow_none=True) or (
-        multiprocessing.get_all_start_methods()[0]
-    )
 
 
 def check_arguments(

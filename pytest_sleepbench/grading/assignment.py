@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.patterns import DEFAULT_DURATIONS, PATTERNS
+from ..core.lesson import DEFAULT_DURATIONS, PATTERNS
 
 if sys.version_info >= (3, 11):
     import tomllib

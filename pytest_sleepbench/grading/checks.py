@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from ..core import timeline as tl
 from ..core.bounds import share, wall_bounds
 from ..core.calibrate import Calibration
+from ..core.lesson import POOL_PATTERNS, PROCESS_PATTERNS
 from ..core.model import Schedule, list_schedule
-from ..core.patterns import POOL_PATTERNS, PROCESS_PATTERNS
 from ..core.picture import render
 from ..core.sink import Interval
 from ..core.verdict import message
