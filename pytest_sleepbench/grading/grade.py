@@ -7,13 +7,12 @@ it is skipped when the first run already used ``spawn`` or the exercise starts n
 from __future__ import annotations
 
 import multiprocessing
-import os
 import tempfile
 from pathlib import Path
 
 from ..core.bounds import auto_tolerance
 from ..core.calibrate import cached as calibration_for
-from ..core.patterns import START_METHODS
+from ..core.lesson import START_METHODS
 from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge
 from .sandbox import Limits, Outcome, run_script
@@ -25,6 +24,9 @@ __all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "not_
 _SCRIPT_SUFFIX = ".py"
 
 _STARTUP: dict[str, float] = {}
+
+#: The main-guard run's unit, as a fraction of the assignment's.
+GUARD_UNIT = 0.1
 
 
 def discover(folder: Path, assignment: Assignment) -> list[tuple[str, Path]]:
@@ -148,16 +150,18 @@ def grade_exercise(
     limits = Limits(wall=limit, memory=assignment.memory, processes=assignment.processes,
                     output=assignment.output)
 
-    def run(forced: str | None) -> Observed:
-        outcome: Outcome = run_script(submission, script, unit=assignment.unit, limits=limits,
+    def run(forced: str | None, unit: float = assignment.unit) -> Observed:
+        outcome: Outcome = run_script(submission, script, unit=unit, limits=limits,
                                       start_method=forced, python=assignment.python,
                                       owner=owner)
-        return Observed.of(exercise.pattern, exercise.durations, assignment.unit, outcome)
+        return Observed.of(exercise.pattern, exercise.durations, unit, outcome)
 
     observed = run(assignment.start_method)
     guard = None
     if exercise.pattern != "serial" and method != "spawn" and observed.outcome.returncode == 0:
-        guard = run("spawn")
+        # main_guard judges only whether the script survives spawn with every task sleep
+        # recorded, never a time, so its run need not sleep as long.
+        guard = run("spawn", assignment.unit * GUARD_UNIT)
     checks = judge(observed, guard, calibration=calibration,
                    tolerance=auto_tolerance(calibration, assignment.unit), baseline=baseline,
                    limit=limit, xdist_workers=xdist_workers,
@@ -174,6 +178,3 @@ def grade_exercise(
     })
     return entry
 
-
-def xdist_workers() -> int:
-    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
