@@ -7,7 +7,7 @@ ratio is what the machinery (process starts, pools, result passing) adds to pure
 from __future__ import annotations
 
 from pytest_sleepbench.core.bench import Bench
-from pytest_sleepbench.core.patterns import PATTERNS
+from pytest_sleepbench.core.lesson import PATTERNS
 
 from .table import Row, verdict
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_sleepbench.core.bench import Bench
 from pytest_sleepbench.core.calibrate import cached as calibration_for
-from pytest_sleepbench.core.patterns import PATTERNS
+from pytest_sleepbench.core.lesson import PATTERNS
 from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.sink import Sink
 

@@ -20,7 +20,8 @@ from pytest_sleepbench.core.bounds import auto_tolerance
 from pytest_sleepbench.core.calibrate import cached as calibration_for
 from pytest_sleepbench.core.calibrate import shape_overhead
 from pytest_sleepbench.core.clock import now
-from pytest_sleepbench.core.patterns import DEFAULT_DURATIONS, PROCESS_PATTERNS, task
+from pytest_sleepbench.core.lesson import DEFAULT_DURATIONS, PROCESS_PATTERNS
+from pytest_sleepbench.core.patterns import task
 from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.sink import Sink
 

@@ -24,7 +24,7 @@ import pytest_sleepbench
 from benchmarks import conditions, cost, idle, throughput
 from benchmarks.report import DEFAULT_UNIT, floor_rows
 from benchmarks.table import Row, Table
-from pytest_sleepbench.core.patterns import START_METHODS
+from pytest_sleepbench.core.lesson import START_METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("cost", "floor", "grading", "idle")

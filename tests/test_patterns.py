@@ -7,7 +7,7 @@ import os
 import pytest
 
 from pytest_sleepbench.core.bench import Bench
-from pytest_sleepbench.core.patterns import DEFAULT_DURATIONS, PATTERNS, START_METHODS
+from pytest_sleepbench.core.lesson import DEFAULT_DURATIONS, PATTERNS, START_METHODS
 
 UNIT = 0.02
 

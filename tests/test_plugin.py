@@ -342,4 +342,4 @@ def test_the_public_names_are_there_when_first_asked_for() -> None:
     assert all(getattr(pytest_sleepbench, name) is not None for name in pytest_sleepbench.__all__)
     assert set(pytest_sleepbench.__all__) <= set(dir(pytest_sleepbench))
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
-        _ = pytest_sleepbench.nothing_here  # type: ignore[attr-defined]
+        _ = pytest_sleepbench.nothing_here

@@ -11,7 +11,7 @@ import pickle
 import pytest
 
 from pytest_sleepbench.core.bench import Bench
-from pytest_sleepbench.core.patterns import START_METHODS
+from pytest_sleepbench.core.lesson import START_METHODS
 
 SLEEP = 0.05
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from .patterns import default_start_method
+from .lesson import default_start_method
 from .probe import AsyncProbe, Probe
 from .run import Run, run_pattern
 from .sink import Sink

@@ -28,23 +28,11 @@ from .lesson import (
     PATTERNS,
     POOL_PATTERNS,
     PROCESS_PATTERNS,
-    START_METHODS,
     default_start_method,
 )
 from .sink import Interval, Sink
 
-__all__ = [
-    "DEFAULT_DURATIONS",
-    "PATTERNS",
-    "POOL_PATTERNS",
-    "PROCESS_PATTERNS",
-    "START_METHODS",
-    "RawRun",
-    "check_arguments",
-    "default_start_method",
-    "execute",
-    "task",
-]
+__all__ = ["RawRun", "check_arguments", "execute", "task"]
 
 
 

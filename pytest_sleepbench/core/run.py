@@ -12,14 +12,9 @@ from . import timeline as tl
 from .bounds import Bounds, auto_tolerance, wall_bounds
 from .calibrate import Calibration, shape_overhead
 from .calibrate import cached as calibration_for
+from .lesson import DEFAULT_DURATIONS, POOL_PATTERNS, default_start_method
 from .model import Schedule, list_schedule
-from .patterns import (
-    DEFAULT_DURATIONS,
-    POOL_PATTERNS,
-    check_arguments,
-    default_start_method,
-    execute,
-)
+from .patterns import check_arguments, execute
 from .picture import render
 from .sink import Interval, Sink
 from .verdict import LateWall, SleepbenchAssertion, fail, recorded

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from report_data import gradebook, parse
 
-from pytest_sleepbench.core.patterns import DEFAULT_DURATIONS
+from pytest_sleepbench.core.lesson import DEFAULT_DURATIONS
 
 SUITE = """
 import pytest
