@@ -63,9 +63,9 @@ def __getattr__(name: str) -> object:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".core.{home}", __name__), name)
-    globals()[name] = value  # later lookups find it without coming here
-    return value
+    # Not cached here: the module in sys.modules stays the one source, even where a test
+    # harness drops and re-imports modules between in-process pytest runs.
+    return getattr(importlib.import_module(f".core.{home}", __name__), name)
 
 
 def __dir__() -> list[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import time
+import types
 
 import psutil
 import pytest
@@ -333,13 +335,81 @@ def test_sessions_that_do_not_use_it_import_neither_core_grading_nor_reports(
 
 
 def test_the_public_names_are_there_when_first_asked_for() -> None:
-    import pytest_sleepbench
-    from pytest_sleepbench.core import lesson, model, run
+    import importlib
 
-    assert pytest_sleepbench.Run is run.Run
-    assert pytest_sleepbench.list_schedule is model.list_schedule
-    assert pytest_sleepbench.PATTERNS == lesson.PATTERNS
+    import pytest_sleepbench
+
+    def home(name: str) -> types.ModuleType:
+        # Through sys.modules: in-process pytest runs before this one may have dropped and
+        # re-imported the core, leaving stale submodule attributes on its package.
+        return importlib.import_module(f"pytest_sleepbench.core.{name}")
+
+    assert pytest_sleepbench.Run is home("run").Run
+    assert pytest_sleepbench.list_schedule is home("model").list_schedule
+    assert home("lesson").PATTERNS == pytest_sleepbench.PATTERNS
     assert all(getattr(pytest_sleepbench, name) is not None for name in pytest_sleepbench.__all__)
     assert set(pytest_sleepbench.__all__) <= set(dir(pytest_sleepbench))
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         _ = pytest_sleepbench.nothing_here
+
+
+@pytest.mark.parametrize("where", ["fixture", "conftest"])
+def test_a_wall_marker_added_after_collection_is_still_checked(
+    pytester: pytest.Pytester, where: str
+) -> None:
+    # No test names sleepbench when collection ends: the marker comes from an autouse fixture
+    # while the test runs, or from the hook of a conftest that is loaded during collection and
+    # so runs after the plugin's.
+    if where == "fixture":
+        pytester.makeconftest("""
+            import pytest
+
+            @pytest.fixture(autouse=True)
+            def bounded(request):
+                if request.node.name == "test_bounded":
+                    request.applymarker(pytest.mark.sleepbench_wall(at_most=0.01))
+        """)
+    else:
+        pytester.mkpydir("sub").joinpath("conftest.py").write_text(textwrap.dedent("""
+            import pytest
+
+            @pytest.hookimpl(trylast=True)
+            def pytest_collection_modifyitems(items):
+                for item in items:
+                    if item.name == "test_bounded":
+                        item.add_marker(pytest.mark.sleepbench_wall(at_most=0.01))
+        """))
+    pytester.path.joinpath("sub").mkdir(exist_ok=True)
+    pytester.path.joinpath("sub", "test_late.py").write_text(textwrap.dedent("""
+        import time
+
+        def test_bounded():
+            time.sleep(0.1)
+
+        def test_free():
+            time.sleep(0.1)
+    """))
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines([
+        "sleepbench_wall: the test's call phase took more time than allowed",
+        "  expected: the marker's bounds: between 0.000s and 0.010s",
+        "  observed: 0.1*s then 0.1*s",
+        "FAILED sub/test_late.py::test_bounded - *",
+    ])
+
+
+def test_rerunning_only_plain_tests_does_not_calibrate(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_plain_fails():
+            assert False
+
+        def test_uses_it(sleepbench):
+            pass
+    """)
+    first = pytester.runpytest_subprocess("--sleepbench-start-method=spawn")
+    first.assert_outcomes(failed=1, passed=1)
+    assert "sleepbench calibration" in first.stdout.str()
+    again = pytester.runpytest_subprocess("--sleepbench-start-method=spawn", "--lf")
+    again.assert_outcomes(failed=1)
+    assert "sleepbench calibration" not in again.stdout.str()

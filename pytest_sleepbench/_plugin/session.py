@@ -21,24 +21,35 @@ class SessionPlugin:
         self.config = config
         self.used = False
         """Whether collection found a test that uses sleepbench."""
+        self.calls = False
+        """Whether the call checks are registered."""
         config.stash[RUNS_KEY] = []
 
-    @pytest.hookimpl(trylast=True)  # after deselection: only the tests that will run count
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    @pytest.hookimpl(tryfirst=True)  # before the terminal asks for the calibration line
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # After every plugin's modifyitems (deselection and --lf included): only the tests that
+        # will run count, and markers added by a conftest's late hook are seen.
         self.used = False
-        for item in items:
-            names = {m.name for m in item.iter_markers()} & MARKERS
+        for item in session.items:
             fixtures = getattr(item, "fixturenames", ())
-            if "sleepbench" in names and isinstance(item, pytest.Function) and (
-                    "sleepbench_run" not in fixtures):
+            if "sleepbench" in item.keywords and isinstance(item, pytest.Function) and (
+                    item.get_closest_marker("sleepbench") is not None
+                    and "sleepbench_run" not in fixtures):
                 # A marked test gets its run even if it never names the fixture. A new list:
                 # parametrized items of one function share the old one.
-                item.fixturenames = [*fixtures, "sleepbench_run"]
-            self.used = self.used or bool(names) or "sleepbench" in fixtures
-        if self.used and not self.config.pluginmanager.has_plugin("sleepbench-calls"):
-            from .calls import CallChecks
+                item.fixturenames = fixtures = [*fixtures, "sleepbench_run"]
+            self.used = self.used or _uses_sleepbench(item, fixtures)
 
-            self.config.pluginmanager.register(CallChecks(self.config), "sleepbench-calls")
+    @pytest.hookimpl(trylast=True)  # after the fixtures, which may apply a marker at run time
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.calls or not _uses_sleepbench(item, getattr(item, "fixturenames", ())):
+            return
+        # Registered on first need, so that tests of sessions that never use sleepbench do not
+        # pass through its call hooks; it then serves this test's call and every later one.
+        from .calls import CallChecks
+
+        self.config.pluginmanager.register(CallChecks(self.config), "sleepbench-calls")
+        self.calls = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for record in getattr(report, REPORT_ATTR, None) or []:
@@ -103,3 +114,12 @@ def _verdict(record: RunRecord) -> str:
     if not isinstance(checks, list) or not checks:
         return "-"
     return "fail" if any(c.get("status") == "fail" for c in checks) else "pass"
+
+
+def _uses_sleepbench(item: pytest.Item, fixtures: object) -> bool:
+    # Keywords hold the item's and its parents' marker names; a lookup is cheaper than
+    # walking the markers, and a rare false hit (a test named so) only costs that walk.
+    keywords = item.keywords
+    return (isinstance(fixtures, list | tuple) and "sleepbench" in fixtures) or any(
+        name in keywords and item.get_closest_marker(name) is not None for name in MARKERS
+    )
