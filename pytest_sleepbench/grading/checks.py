@@ -25,7 +25,7 @@ from ..core.sink import Interval
 from ..core.verdict import message
 from .sandbox import Outcome
 
-__all__ = ["CHECKS", "Check", "Observed", "judge"]
+__all__ = ["CHECKS", "Check", "Observed", "judge", "survives_spawn"]
 
 CHECKS = ("runs", "main_guard", "api", "uses_processes", "overlap", "timing", "order", "cleanup")
 _GUARD_HINT = ("put the code that starts processes under `if __name__ == \"__main__\":`; "
@@ -169,6 +169,11 @@ def _runs(o: Observed, limit: float) -> Check:
                       f"{_exit(out)} after {out.wall:.2f}s; stderr ends with:\n    "
                       f"{_tail(out.stderr)}{_printed(out)}")
     return Check("runs", "pass")
+
+
+def survives_spawn(o: Observed, guard: Observed) -> bool:
+    """Whether ``guard``, the run with spawn forced, passes ``main_guard`` against ``o``."""
+    return _main_guard(o, guard).status != "fail"
 
 
 def _main_guard(o: Observed, guard: Observed | None) -> Check:

@@ -14,7 +14,7 @@ from ..core.bounds import auto_tolerance
 from ..core.calibrate import cached as calibration_for
 from ..core.lesson import START_METHODS
 from .assignment import Assignment, Exercise
-from .checks import Check, Observed, judge
+from .checks import Check, Observed, judge, survives_spawn
 from .sandbox import Limits, Outcome, run_script
 
 __all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded", "score",
@@ -159,9 +159,13 @@ def grade_exercise(
     observed = run(assignment.start_method)
     guard = None
     if exercise.pattern != "serial" and method != "spawn" and observed.outcome.returncode == 0:
-        # main_guard judges only whether the script survives spawn with every task sleep
-        # recorded, never a time, so its run need not sleep as long.
+        # main_guard judges whether the script survives spawn with every task sleep recorded,
+        # not a time, so a first try sleeps less. Code whose children must start before its
+        # own sleeps run out (daemons outlived by a sleep) can fail that try for the shorter
+        # sleeps alone, so a failure is judged at the full unit, as a pass needs no retry.
         guard = run("spawn", assignment.unit * GUARD_UNIT)
+        if not survives_spawn(observed, guard):
+            guard = run("spawn")
     checks = judge(observed, guard, calibration=calibration,
                    tolerance=auto_tolerance(calibration, assignment.unit), baseline=baseline,
                    limit=limit, xdist_workers=xdist_workers,

@@ -131,3 +131,26 @@ def test_durations_come_from_the_assignment(tmp_path: Path) -> None:
     message = _message(entry, "timing")
     assert "expected: sleeps of 1, 1 tutorial second(s)" in message
     assert "observed: sleeps of 1, 2" in message
+
+
+def test_the_main_guard_verdict_does_not_rest_on_the_shorter_sleeps_of_its_first_try(
+    tmp_path: Path,
+) -> None:
+    # Guarded, but the children are daemons that the main process outlives by sleeping rather
+    # than joining them: at the full unit they start in time, at a tenth of it they may not.
+    assignment = fast_assignment()
+    ex = next(e for e in assignment.exercises if e.id == "ex2")
+    folder = submission(tmp_path / "daemons", {"ex2_processes.py": """\
+        import multiprocessing, time
+
+        def nap(seconds):
+            time.sleep(seconds)
+
+        if __name__ == "__main__":
+            for _ in range(2):
+                multiprocessing.Process(target=nap, args=(1,), daemon=True).start()
+            time.sleep(15)
+    """})
+    entry = grade_exercise(folder, ex, assignment)
+    assert _statuses(entry)["main_guard"] == "pass", _message(entry, "main_guard")
+    assert not run_processes()
