@@ -180,8 +180,14 @@ class GradingPlugin:
             self.entries.append((name, entry))
 
     def not_graded(self, report: pytest.TestReport, why: str) -> None:
-        """Give the exercise of ``report``, whose grading never finished, its failed entry,
-        and put the reason first in the report's text."""
+        """Give the exercise of ``report`` (xdist's report of a crashed item), whose grading
+        never finished, its failed entry and the reports a graded item would have had.
+
+        The verdict goes out as the item's call report, failed, with the reason first: as a
+        call failure it is a ``<failure>`` in JUnit like every other lost point. ``report``
+        itself, which xdist logs next, becomes the item's teardown, passed: JUnit closes a test
+        case and writes its properties (the scores) at its teardown.
+        """
         if not report.nodeid.startswith(NODE_PREFIX):
             return
         name, _, ident = report.nodeid.removeprefix(NODE_PREFIX).rpartition("::")
@@ -190,13 +196,21 @@ class GradingPlugin:
             return  # a worker that died after sending the verdict loses nothing
         folder = dict(discover(self.root, self.assignment)).get(name)
         entry = not_graded(folder, exercise, why)
-        setattr(report, REPORT_ATTR, {"submission": name, "entry": entry})
-        report.user_properties = [("score", 0.0), ("max_score", exercise.points),
-                                  ("status", "fail")]
-        report.longrepr = f"{_explain(name, entry)}\n\n({report.longrepr})"
-        # xdist's crash report has no phase ("???"); grading happens in the call phase, and as
-        # a call failure it is a <failure> in JUnit like every other lost point, not an error.
-        report.when = "call"
+        properties: list[tuple[str, object]] = [
+            ("score", 0.0), ("max_score", exercise.points), ("status", "fail")]
+        call = pytest.TestReport(
+            nodeid=report.nodeid, location=report.location, keywords=dict(report.keywords),
+            outcome="failed", longrepr=f"{_explain(name, entry)}\n\n({report.longrepr})",
+            when="call", user_properties=properties,
+        )
+        # JUnit pairs an item's reports by node id and the worker that sent them.
+        call.node = getattr(report, "node", None)  # type: ignore[attr-defined]
+        setattr(call, REPORT_ATTR, {"submission": name, "entry": entry})
+        self.config.hook.pytest_runtest_logreport(report=call)
+        report.when = "teardown"
+        report.outcome = "passed"
+        report.longrepr = None
+        report.user_properties = properties
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -185,6 +185,8 @@ def test_a_killed_worker_fails_its_exercise_and_every_other_result_is_kept(
     [case] = [c for c in junit.iter("testcase") if c.get("classname") == "sleepbench-grade.victim"]
     failure = case.find("failure")
     assert failure is not None and "runs: not graded" in (failure.get("message") or "")
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props == {"score": "0.0", "max_score": "10.0", "status": "fail"}, props
     _assert_nothing_left(scratch, course)
 
 
