@@ -11,6 +11,7 @@ process it made, including those that called ``setsid`` or cleared their environ
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import os
 import re
@@ -37,6 +38,8 @@ _HOOK = Path(__file__).with_name("_hook.py")
 # resource tracker, pool workers told to stop); they get this long before they count as left.
 _GRACE = 0.5
 _STDERR_KEEP = 4000
+_PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
+_ADOPTING = False
 _COPY_SKIP = shutil.ignore_patterns("__pycache__", ".git", "*.pyc")
 # A run's folder is named after its owner (the grading session and worker that started it) and
 # the grader's pid, so whoever outlives a dead grader can find the runs it left and their user.
@@ -226,13 +229,39 @@ def _kill_all(uid: int | None, root_pid: int, token: str, known: set[int]) -> No
     for _ in range(50):
         alive = _members(uid, root_pid, token, known)
         if not alive:
-            return
+            break
         if uid is not None:
             _kill_as(uid)
         for proc in alive:
             with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 proc.kill()
         psutil.wait_procs(alive, timeout=0.2)
+
+
+def _adopt_orphans() -> None:
+    """Make this process the reaper of its descendants' orphans (Linux only).
+
+    A run's processes that outlive their parents are otherwise reaped by init whenever it gets
+    to them, and until then, dead or not, they count against ``RLIMIT_NPROC`` of the user id
+    the next run of this grader gets. Adopted, they are reaped here as soon as they are killed.
+    """
+    global _ADOPTING
+    if _ADOPTING or not sys.platform.startswith("linux"):
+        return
+    _ADOPTING = True
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _reap(uid: int, keep: int) -> None:
+    """Reap the dead processes of ``uid`` adopted here, once none of them is alive (a process
+    is handed to its reaper when its parent exits, so by then all are). ``keep``, the run's
+    main process, is left to its own ``Popen``."""
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error, ChildProcessError):
+            if child.pid != keep and child.uids().real == uid and (
+                    child.status() == psutil.STATUS_ZOMBIE):
+                os.waitpid(child.pid, os.WNOHANG)
 
 
 def _kill_as(uid: int) -> None:
@@ -264,6 +293,8 @@ def run_script(
     this process die before it does.
     """
     uid = sandbox_uid()
+    if uid is not None:
+        _adopt_orphans()
     interpreter = sandbox_python(python)
     base = Path(tempfile.mkdtemp(prefix=_folder_prefix(owner)))
     token = _token(base)
@@ -310,6 +341,8 @@ def _supervise(
         if not outcome.timed_out and not outcome.flooded:
             outcome.leftovers = _linger(uid, proc.pid, token, known)
         _kill_all(uid, proc.pid, token, known)
+        if uid is not None:
+            _reap(uid, proc.pid)
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()

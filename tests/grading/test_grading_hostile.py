@@ -103,6 +103,37 @@ def test_a_fork_storm_meets_the_process_cap(tmp_path: Path) -> None:
     assert not run_processes()
 
 
+def test_the_next_run_has_its_whole_process_cap_after_a_fork_storm(tmp_path: Path) -> None:
+    # The storm's processes die orphaned; until something reaps them they still count against
+    # the cap of the user id that every run of this grader process shares.
+    folder = submission(tmp_path / "storm", {"storm.py": """\
+        import os, time
+        for _ in range(500):
+            try:
+                pid = os.fork()
+            except OSError:
+                break
+            if pid == 0:
+                if os.fork() == 0:
+                    time.sleep(600)
+                os._exit(0)
+        time.sleep(600)
+    """, "after.py": """\
+        import os
+        children = [pid for pid in (os.fork() for _ in range(24)) if pid or os._exit(0)]
+        for pid in children:
+            os.waitpid(pid, 0)
+        print("started", len(children))
+    """})
+    limits = Limits(wall=1, processes=32)
+    storm = run_script(folder, "storm.py", unit=1.0, limits=limits)
+    assert storm.timed_out
+    after = run_script(folder, "after.py", unit=1.0, limits=limits)
+    assert after.returncode == 0, after.stderr
+    assert [line for _, line in after.stdout] == ["started 24"]
+    assert not run_processes()
+
+
 def test_a_memory_hog_hits_the_cap(tmp_path: Path) -> None:
     verdict = _grade(tmp_path, "ex1", """\
         hog = bytearray(4 << 30)
