@@ -27,6 +27,7 @@ from .sandbox import Outcome
 
 __all__ = ["CHECKS", "Check", "Observed", "judge", "survives_spawn"]
 
+_NO_WORK = "no time.sleep call of the exercise's tasks was recorded, so nothing to judge"
 CHECKS = ("runs", "main_guard", "api", "uses_processes", "overlap", "timing", "order", "cleanup")
 _GUARD_HINT = ("put the code that starts processes under `if __name__ == \"__main__\":`; "
                "spawn (Windows, macOS, forkserver) re-imports the script in every child")
@@ -121,10 +122,17 @@ def judge(
     if runs.status == "fail":
         rest = [Check(name, "skip", "the script did not run to the end") for name in CHECKS[1:]]
         return [runs, *rest]
+    if observed.tasks:
+        guarded, api = _main_guard(observed, guard), _api(observed)
+    else:
+        # With no task slept, "as many sleeps under spawn" and "no process for serial" would
+        # pass an empty script; there is nothing for them to judge.
+        guarded = Check("main_guard", "skip", _NO_WORK)
+        api = Check("api", "skip", _NO_WORK) if observed.pattern == "serial" else _api(observed)
     return [
         runs,
-        _main_guard(observed, guard),
-        _api(observed),
+        guarded,
+        api,
         _uses_processes(observed),
         _overlap(observed, calibration, xdist_workers),
         _timing_with_retry(observed, again, calibration, tolerance, baseline, xdist_workers),

@@ -85,11 +85,12 @@ def time_limit(exercise: Exercise, assignment: Assignment, baseline: float) -> f
     return 2 * work + len(exercise.durations) * 2 * per_start + 4 * baseline + 1.0
 
 
-def score(checks: list[Check], points: float) -> float:
+def score(checks: list[Check], points: float, *, slept: bool = True) -> float:
     """Points shared equally by the checks that were judged; a skipped check weighs nothing,
-    except that a script that does not run scores nothing at all."""
+    except that a script that does not run, or runs without sleeping a single task (none of
+    the exercise's work), scores nothing at all."""
     judged = [c for c in checks if c.status != "skip"]
-    if not judged or any(c.name == "runs" and c.status == "fail" for c in checks):
+    if not judged or not slept or any(c.name == "runs" and c.status == "fail" for c in checks):
         return 0.0
     passed = sum(c.status == "pass" for c in judged)
     return round(points * passed / len(judged), 2)
@@ -174,7 +175,7 @@ def grade_exercise(
     entry.update({
         "file": script,
         "status": "fail" if failed else "pass",
-        "score": score(checks, exercise.points),
+        "score": score(checks, exercise.points, slept=bool(observed.tasks)),
         "wall": round(observed.wall, 6),
         "workers": observed.workers,
         "checks": [c.to_dict() for c in checks],

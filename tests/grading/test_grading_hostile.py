@@ -185,6 +185,22 @@ def test_sleep_replaced_by_a_no_op_is_caught(tmp_path: Path) -> None:
     assert "no time.sleep call was recorded" in verdict["_messages"]
 
 
+@pytest.mark.parametrize("ident", ["ex1", "ex2", "ex3_3"])
+def test_an_empty_script_earns_nothing(tmp_path: Path, ident: str) -> None:
+    assignment = fast_assignment()
+    ex = next(e for e in assignment.exercises if e.id == ident)
+    folder = submission(tmp_path / "empty", {_name(ex): "pass\n"})
+    entry = grade_exercise(folder, ex, assignment)
+    assert (entry["status"], entry["score"]) == ("fail", 0.0)
+    checks = entry["checks"]
+    assert isinstance(checks, list)
+    statuses = {c["name"]: c["status"] for c in checks}
+    assert statuses["runs"] == "pass" and statuses["main_guard"] == "skip"
+    assert statuses["timing"] == "fail"
+    assert statuses["api"] == ("skip" if ident == "ex1" else "fail")
+    assert not run_processes()
+
+
 def test_a_syntax_error_fails_runs(tmp_path: Path) -> None:
     verdict = _grade(tmp_path, "ex1", "def broken(:\n    pass\n")
     assert verdict["runs"] == "fail"

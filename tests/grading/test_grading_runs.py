@@ -82,6 +82,7 @@ def test_scores_share_points_over_judged_checks() -> None:
               Check("timing", "pass")]
     assert score(checks, 9) == 6
     assert score([Check("runs", "fail"), Check("api", "skip")], 9) == 0
+    assert score(checks, 9, slept=False) == 0
 
 
 def test_the_built_in_assignment_is_the_lesson() -> None:
