@@ -13,6 +13,7 @@ import pytest
 
 from ..core.html import build_page
 from ..core.svg import record_picture
+from ..grading.reports import write_atomic
 from .keys import GRADEBOOK_KEY, RUNS_KEY
 from .options import html_path, timeline_wanted
 
@@ -55,8 +56,7 @@ class ReportPlugin:
         title = "sleepbench grading report" if gradebook is not None else "sleepbench report"
         page = build_page(runs, gradebook, title=title, generated=stamp)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(page, encoding="utf-8")
+            write_atomic(self.path, page)
         except OSError as error:
             self.error = f"{self.path}: {error.strerror or error}"
         else:

@@ -142,16 +142,26 @@ def to_csv(doc: Mapping[str, object]) -> str:
 
 
 def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all: an interrupted write leaves the old file
+    (or none), never half a report. The file gets the mode a plain ``open`` would give it."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        # mkstemp makes the file private (0600); a report is meant to be read and uploaded.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it, so set it straight back
+    os.umask(mask)
+    return mask
 
 
 def write_gradescope(path: str | Path, doc: Mapping[str, object], execution_time: float

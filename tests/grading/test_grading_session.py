@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -71,6 +73,13 @@ def test_examples_graded_under_xdist_with_every_report(pytester: pytest.Pytester
     rows = list(csv.DictReader(io.StringIO((pytester.path / "out/grades.csv").read_text())))
     assert [r["submission"] for r in rows] == sorted(subs)
     assert next(r for r in rows if r["submission"] == "reference")["total"] == "60"
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for report in ("grades.json", "grades.csv", "gs/reference.json"):
+        # Written atomically, yet with the mode of any file the user writes, not private.
+        mode = stat.S_IMODE((pytester.path / "out" / report).stat().st_mode)
+        assert mode == 0o666 & ~umask, (report, oct(mode))
 
     gradescope = json.loads((pytester.path / "out/gs/reference.json").read_text())
     assert gradescope["score"] == 60
