@@ -128,6 +128,10 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
     main_pid = _main_pid(record)
     names = record_names(record)
     rows = lanes(intervals, main_pid)
+    # A graded script's sleeps carry no task index (a Process task cannot say which it is),
+    # so those name themselves by their place in the order the sleeps started.
+    by_start = sorted(range(len(intervals)), key=lambda k: intervals[k].start)
+    ordinal = {id(intervals[k]): (n, len(intervals)) for n, k in enumerate(by_start, 1)}
     expected = number(record.get("expected_wall"))
     wall = number(record.get("wall"))
     lower, upper = number(record.get("lower")), number(record.get("upper"))
@@ -157,7 +161,7 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
             f'<tspan class="pid"> {row.pid}</tspan></text>'
         )
         for interval in row.intervals:
-            out.append(_interval(interval, x, y + (ROW - BAR) / 2, names))
+            out.append(_interval(interval, x, y + (ROW - BAR) / 2, names, ordinal))
         out.append("</g>")
     out.append(
         f'<line class="frame" x1="{LABEL}" y1="{bottom}" x2="{LABEL + plot}" y2="{bottom}"/>'
@@ -196,7 +200,8 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
 
 
 def _interval(
-    interval: Interval, x: Callable[[float], float], y: float, names: Mapping[int, str]
+    interval: Interval, x: Callable[[float], float], y: float, names: Mapping[int, str],
+    ordinal: Mapping[int, tuple[int, int]],
 ) -> str:
     left, right = x(interval.start), x(interval.end)
     task = interval.task
@@ -207,7 +212,8 @@ def _interval(
         colour = PALETTE[task % len(PALETTE)]
         inside = names.get(task, str(task))
     else:
-        who = f"probe {interval.label}" if interval.label else "task"
+        n, total = ordinal.get(id(interval), (0, 0))
+        who = f"probe {interval.label}" if interval.label else f"task {n} of {total} by start"
         colour = PALETTE[0]
         inside = interval.label
     tip = (

@@ -73,6 +73,25 @@ def test_tooltips_name_task_requested_seconds_start_and_end(records: dict[str, R
     assert any(t.startswith("expected makespan") for t in svg.titles)
 
 
+def test_sleeps_without_a_task_index_are_named_by_their_place_in_start_order(
+    records: dict[str, Record],
+) -> None:
+    # A graded exercise's intervals carry pid, start, end and seconds only (schema 1).
+    record = dict(records["process_loop"])
+    raw = record["intervals"]
+    assert isinstance(raw, list)
+    record["intervals"] = [
+        {k: v for k, v in item.items() if k in ("pid", "start", "end", "seconds")}
+        for item in reversed(raw)
+    ]
+    tips = [t for t in parse(timeline_svg(record)).titles if " by start" in t]
+    starts = sorted(float(str(i["start"])) for i in raw)
+    assert len(tips) == len(starts) == 10
+    for n, start in enumerate(starts, 1):
+        assert any(t.startswith(f"task {n} of 10 by start: requested ") and
+                   f"start {start:.3f} s" in t for t in tips), (n, tips)
+
+
 def test_rows_are_main_then_workers_by_first_start(records: dict[str, Record]) -> None:
     text = timeline_svg(records["process_loop"])
     labels = [f">worker {n}<" for n in range(1, 11)]
