@@ -30,26 +30,19 @@ def measure(submissions: int, as_written: int) -> list[Row]:
                     f"pending: no reference solutions in {REFERENCE}", f"<= {TARGET:g} s each",
                     "")]
     with tempfile.TemporaryDirectory(prefix="sleepbench-class-") as folder:
-        base = Path(folder)
-        (base / "pytest.ini").write_text("[pytest]\n")
-        for k in range(submissions):
-            shutil.copytree(REFERENCE, base / "class" / f"s{k + 1:03d}")
-        book = base / "gradebook.json"
-        begin = now()
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "sleepbench", "--sleepbench-grade=class",
-             "-n", "auto", f"--sleepbench-json={book}", "-q", "-p", "no:cacheprovider"],
-            cwd=base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        graded = now() - begin
+        book, graded, code = _grade(Path(folder), REFERENCE, submissions, ["-n", "auto"])
         passing, total = _passing(book) if book.exists() else (0, 0)
+        repeated = _repeated(book) if book.exists() else 0
     per = graded / submissions
     ok = per <= TARGET and passing == submissions
     rows = [Row("grading", f"{submissions} correct submissions, -n auto",
-                f"{per:.2f} s each ({graded:.1f} s), {passing}/{submissions} full marks",
+                f"{per:.2f} s each ({graded:.1f} s), {passing}/{submissions} full marks, "
+                f"{repeated}/{submissions * len(scripts)} timed twice",
                 f"<= {TARGET:g} s each, all pass", verdict(ok),
                 data={"seconds": graded, "per_submission": per, "submissions": submissions,
-                      "graded": total, "full_marks": passing, "exit_code": done.returncode})]
+                      "graded": total, "full_marks": passing, "timed_twice": repeated,
+                      "exit_code": code})]
+    rows.append(_disguised(max(submissions // 4, 1)))
     if as_written > 0:
         written = _as_written(scripts, as_written)
         rows.append(Row("grading", f"same scripts as written, sequential ({as_written} run)",
@@ -58,11 +51,65 @@ def measure(submissions: int, as_written: int) -> list[Row]:
     return rows
 
 
+def _grade(base: Path, model: Path, copies: int, args: list[str]) -> tuple[Path, float, int]:
+    """Grade ``copies`` copies of the submission ``model``: the gradebook, seconds, exit code."""
+    (base / "pytest.ini").write_text("[pytest]\n")
+    for k in range(copies):
+        shutil.copytree(model, base / "class" / f"s{k + 1:03d}")
+    book = base / "gradebook.json"
+    begin = now()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "sleepbench", "--sleepbench-grade=class",
+         f"--sleepbench-json={book}", "-q", "-p", "no:cacheprovider", *args],
+        cwd=base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    return book, now() - begin, done.returncode
+
+
+def _disguised(copies: int) -> Row:
+    """The same serial runs in disguise graded alone and under -n auto: how often each of the
+    two checks that can catch them does, so the two ways of grading can be compared."""
+    model = REFERENCE.parent / "serial_in_disguise"
+    caught: dict[str, dict[str, int]] = {}
+    for name, args in (("alone", []), ("-n auto", ["-n", "auto"])):
+        with tempfile.TemporaryDirectory(prefix="sleepbench-disguise-") as folder:
+            book, _, _ = _grade(Path(folder), model, copies, args)
+            fails = _failed_checks(book) if book.exists() else []
+        caught[name] = {c: fails.count(c) for c in ("overlap", "timing")}
+    exercises = 2 * copies  # the folder holds its ex2 and ex3_1
+    value = "; ".join(
+        f"{name}: overlap {c['overlap']}/{exercises}, timing {c['timing']}/{exercises}"
+        for name, c in caught.items()
+    )
+    return Row("grading", f"{copies} serial runs in disguise, checks that caught them", value,
+               data={"exercises": exercises, **caught})
+
+
+def _failed_checks(book: Path) -> list[str]:
+    doc = json.loads(book.read_text())
+    return [
+        str(check.get("name")) for sub in doc.get("submissions", [])
+        for ex in sub.get("exercises", []) if ex.get("status") != "missing"
+        for check in ex.get("checks", []) if check.get("status") == "fail"
+    ]
+
+
 def _passing(book: Path) -> tuple[int, int]:
     doc = json.loads(book.read_text())
     subs = [s for s in doc.get("submissions", []) if isinstance(s, dict)]
     full = sum(1 for s in subs if s.get("score") == s.get("max_score") and s.get("max_score"))
     return full, len(subs)
+
+
+def _repeated(book: Path) -> int:
+    """Exercises whose timing passed only on its second attempt: how close correct runs came
+    to the upper bound."""
+    doc = json.loads(book.read_text())
+    return sum(
+        1 for sub in doc.get("submissions", []) for ex in sub.get("exercises", [])
+        for check in ex.get("checks", [])
+        if check.get("name") == "timing" and "second attempt" in str(check.get("message"))
+    )
 
 
 def _as_written(scripts: list[Path], copies: int) -> float:
