@@ -12,8 +12,10 @@ for a bound on arbitrary code (the ``sleepbench_wall`` marker), the calibrated c
 process starts it is declared to make (``startup`` per ``Process``, ``pool`` plus ``startup``
 per extra worker for an executor). ``chain`` is the number of tasks on the longest worker's
 queue (each adds one wake-up), ``tolerance`` is the allowed jitter of one scheduling event, and
-``share`` widens everything when several pytest-xdist workers share the machine's cores:
-``share = max(1, xdist_workers / cores) + (xdist_workers > 1)``. The factor 2 on overhead
+``share`` widens everything when pytest-xdist workers outnumber the machine's cores:
+``share = max(1, xdist_workers / cores)``; up to one worker a core, each sleeps on its own, and
+what the others cost it is already in the calibration and the overhead each worker measures
+under that load. The factor 2 on overhead
 covers the spread between one calibration and the run. When only this bound fails, the run is
 calibrated afresh and measured once more (see ``Run.remeasure``).
 """
@@ -48,9 +50,8 @@ def auto_tolerance(calibration: Calibration, unit: float) -> float:
 
 
 def share(xdist_workers: int, cores: int) -> float:
-    if xdist_workers <= 1:
-        return 1.0
-    return max(1.0, xdist_workers / max(cores, 1)) + 1.0
+    """How much the margins widen for pytest-xdist workers sharing ``cores``."""
+    return max(1.0, xdist_workers / max(cores, 1))
 
 
 def wall_bounds(

@@ -262,7 +262,7 @@ def _uses_processes(o: Observed) -> Check:
 def _expected_peak(o: Observed, calibration: Calibration, xdist_workers: int) -> int:
     """Peak concurrency the schedule promises even if worker ``w`` is ready only after ``w``
     calibrated start-ups (one and a half times over, as in the core's run checks), widened
-    like the time bounds when pytest-xdist workers share the cores."""
+    like the time bounds when pytest-xdist workers outnumber the cores."""
     strands = max(o.strands, 1)
     startup = 0.0
     if o.pattern in (*PROCESS_PATTERNS, *POOL_PATTERNS):
