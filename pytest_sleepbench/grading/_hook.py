@@ -5,9 +5,10 @@ It runs in every Python process a graded script creates (children of ``fork`` in
 
 * each ``time.sleep``: pid, ppid, tid, requested seconds (scaled by the unit), start, end, and
   the submission index of the pool task it ran in;
-* in the main process: which concurrency constructs were used and when, the order in which
-  results reached the main process (``Future.result``, which ``as_completed`` loops and ``map``
-  end in), and when a ``join`` returned.
+* in the main process: which concurrency constructs were used and when, with the start
+  method each process or pool really used, the order in which results reached the main process
+  (a future yielded by ``as_completed``, or ``Future.result``, which ``map`` ends in), and when a
+  ``join`` returned.
 
 It uses the standard library only and stays importable on old interpreters, because the sandbox
 may run another Python than the grader's. Imported anywhere without the grader's environment
@@ -110,20 +111,34 @@ def _patch_futures() -> None:
     wrap_submit(process.ProcessPoolExecutor)
     wrap_submit(thread.ThreadPoolExecutor)
 
-    original_map = _base.Executor.map
+    def wrap_map(cls: Any) -> None:
+        # Each class keeps its own map: ProcessPoolExecutor's sends chunks of ``chunksize``.
+        original = cls.map
 
-    def map_(self: Any, fn: Any, *iterables: Any, **kwargs: Any) -> Any:
-        _event("api", name=f"{type(self).__name__}.map")
-        return original_map(self, fn, *iterables, **kwargs)
+        def map_(self: Any, fn: Any, *iterables: Any, **kwargs: Any) -> Any:
+            if getattr(_state, "mapping", False):  # ProcessPoolExecutor.map calls super().map
+                return original(self, fn, *iterables, **kwargs)
+            _event("api", name=f"{type(self).__name__}.map")
+            _state.mapping = True
+            try:
+                return original(self, fn, *iterables, **kwargs)
+            finally:
+                _state.mapping = False
 
-    _base.Executor.map = map_  # type: ignore[method-assign]
-    process.ProcessPoolExecutor.map = map_  # type: ignore[method-assign]
+        cls.map = map_
+
+    wrap_map(_base.Executor)
+    wrap_map(process.ProcessPoolExecutor)
 
     original_as_completed = _base.as_completed
 
     def as_completed(fs: Any, timeout: Any = None) -> Any:
         _event("api", name="as_completed")
-        return original_as_completed(fs, timeout)
+        # A future handed out here has reached the main process, whether or not the script
+        # calls ``result`` on it: the order of this loop is the order results arrived.
+        for future in original_as_completed(fs, timeout):
+            _received_now(future)
+            yield future
 
     _base.as_completed = as_completed
     cf.as_completed = as_completed
@@ -132,10 +147,7 @@ def _patch_futures() -> None:
 
     def result(self: Any, timeout: Any = None) -> Any:
         value = original_result(self, timeout)
-        index = getattr(self, "_sleepbench_task", None)
-        if index is not None and index not in _received:
-            _received.add(index)
-            _event("result", task=index)
+        _received_now(self)
         return value
 
     _base.Future.result = result  # type: ignore[method-assign]
@@ -146,8 +158,18 @@ def _patch_futures() -> None:
         def init(self: Any, *args: Any, __original: Any = original_init, **kwargs: Any) -> None:
             _event("api", name=type(self).__name__)
             __original(self, *args, **kwargs)
+            context = getattr(self, "_mp_context", None)
+            if context is not None:
+                _event("method", name=context.get_start_method())
 
         cls.__init__ = init  # type: ignore[method-assign]
+
+
+def _received_now(future: Any) -> None:
+    index = getattr(future, "_sleepbench_task", None)
+    if index is not None and index not in _received:
+        _received.add(index)
+        _event("result", task=index)
 
 
 def _internal(runner: Any) -> bool:
@@ -155,7 +177,7 @@ def _internal(runner: Any) -> bool:
     owner = type(runner).__module__
     if owner in ("threading", "multiprocessing.context", "multiprocessing.process"):
         owner = getattr(getattr(runner, "_target", None), "__module__", None) or ""
-    return owner.startswith(("concurrent.", "multiprocessing.", "threading"))
+    return owner == "threading" or owner.startswith(("concurrent.", "multiprocessing."))
 
 
 def _patch_processes() -> None:
@@ -167,6 +189,9 @@ def _patch_processes() -> None:
     def start(self: Any) -> None:
         if not _internal(self):
             _event("api", name="Process.start")
+            # A plain Process takes the default context's method when it starts, as here.
+            method = getattr(self, "_start_method", None) or multiprocessing.get_start_method()
+            _event("method", name=method)
         original_start(self)
 
     process.BaseProcess.start = start  # type: ignore[method-assign]
@@ -188,6 +213,18 @@ def _patch_processes() -> None:
         original_thread_start(self)
 
     threading.Thread.start = thread_start  # type: ignore[method-assign]
+
+    from multiprocessing import pool
+
+    original_pool_init = pool.Pool.__init__
+
+    def pool_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        # Named so that a script using Pool is told so, not that it used no pool at all.
+        if type(self).__name__ != "ThreadPool":
+            _event("api", name="multiprocessing.Pool")
+        original_pool_init(self, *args, **kwargs)
+
+    pool.Pool.__init__ = pool_init  # type: ignore[method-assign]
 
     if _FORCE_METHOD:
         multiprocessing.set_start_method(_FORCE_METHOD, force=True)

@@ -26,6 +26,8 @@ class Recording:
     """When the main process started a process or thread, or submitted or mapped pool work."""
     waits: list[float] = field(default_factory=list)
     """When the main process got a task's end back: a ``join`` or a result returned."""
+    methods: list[str] = field(default_factory=list)
+    """The start method of each process the script started and each pool it made."""
     started: float | None = None
     """When the main process reached the hook, before any line of the script: the first such
     record, which the script cannot have written itself."""
@@ -66,6 +68,8 @@ def read_recording(folder: Path) -> Recording:
             rec.api.append(name)
             if at is not None and name.endswith(_LAUNCHES):
                 rec.launches.append(at)
+        elif kind == "method":
+            rec.methods.append(str(event.get("name")))
         elif kind == "result" and isinstance(event.get("task"), int):
             rec.delivered.append(int(str(event["task"])))
             if at is not None:

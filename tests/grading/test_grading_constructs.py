@@ -1,0 +1,182 @@
+"""Scripts written other ways than the reference: their own start method, other ways to read
+results, other constructs, and when a run is measured a second time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from grading_support import FAST, ROOT, fast_assignment, run_processes, submission
+
+from pytest_sleepbench.grading.assignment import Assignment, Exercise, parse
+from pytest_sleepbench.grading.checks import Check, late_only, with_earlier
+from pytest_sleepbench.grading.grade import discover, grade_exercise
+
+pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
+
+TASK = """\
+    import time
+
+    def task(seconds):
+        print(f"sleeping {seconds}")
+        time.sleep(seconds)
+        return seconds
+"""
+
+
+def _exercise(assignment: Assignment, ident: str) -> Exercise:
+    return next(e for e in assignment.exercises if e.id == ident)
+
+
+def _statuses(entry: dict[str, object]) -> dict[str, str]:
+    checks = entry["checks"]
+    assert isinstance(checks, list)
+    return {c["name"]: c["status"] for c in checks}
+
+
+def _message(entry: dict[str, object], name: str) -> str:
+    checks = entry["checks"]
+    assert isinstance(checks, list)
+    return str(next(c["message"] for c in checks if c["name"] == name))
+
+
+def test_a_script_that_chooses_spawn_itself_is_judged_by_spawn_costs(tmp_path: Path) -> None:
+    # The grader's own start method is fork; ten spawn starts cost far more than ten forks,
+    # and correct code that asks for spawn must not lose points for it.
+    assignment = fast_assignment('start_method = "fork"')
+    folder = submission(tmp_path / "own", {"ex2_1_process_loop.py": TASK + """\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        ctx = mp.get_context("spawn")
+        procs = [ctx.Process(target=task, args=(1,)) for _ in range(10)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    """})
+    entry = grade_exercise(folder, _exercise(assignment, "ex2_1"), assignment)
+    assert entry["status"] == "pass", entry["checks"]
+    assert not run_processes()
+
+
+def test_as_completed_read_without_result_still_gives_the_order(tmp_path: Path) -> None:
+    assignment = fast_assignment()
+    folder = submission(tmp_path / "futures", {"ex3_2_as_completed.py": TASK + """\
+    import concurrent.futures as cf
+
+    if __name__ == "__main__":
+        with cf.ProcessPoolExecutor() as ex:
+            futures = [ex.submit(task, s) for s in (5, 4, 3, 2, 1)]
+            for f in cf.as_completed(futures):
+                print(f)  # the future itself, never its result
+    """})
+    entry = grade_exercise(folder, _exercise(assignment, "ex3_2"), assignment)
+    assert _statuses(entry)["order"] == "pass", entry["checks"]
+
+
+def test_map_with_a_chunksize_runs_as_the_script_asks(tmp_path: Path) -> None:
+    assignment = fast_assignment()
+    folder = submission(tmp_path / "chunks", {"ex3_3_map.py": TASK + """\
+    import concurrent.futures as cf
+
+    if __name__ == "__main__":
+        with cf.ProcessPoolExecutor() as ex:
+            print(list(ex.map(task, [5, 4, 3, 2, 1], chunksize=1)))
+    """})
+    entry = grade_exercise(folder, _exercise(assignment, "ex3_3"), assignment)
+    assert entry["status"] == "pass", entry["checks"]
+
+
+def test_multiprocessing_pool_is_named_not_called_nothing(tmp_path: Path) -> None:
+    assignment = fast_assignment()
+    folder = submission(tmp_path / "pool", {"ex3_3_map.py": TASK + """\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        with mp.Pool() as pool:
+            print(pool.map(task, [5, 4, 3, 2, 1]))
+    """})
+    entry = grade_exercise(folder, _exercise(assignment, "ex3_3"), assignment)
+    statuses = _statuses(entry)
+    assert statuses["api"] == "fail"
+    assert "multiprocessing.Pool" in _message(entry, "api")
+    assert statuses["order"] == "skip"
+    assert "multiprocessing.Pool" in _message(entry, "order")
+    assert statuses["uses_processes"] == "pass" and statuses["overlap"] == "pass"
+
+
+def test_children_that_die_on_an_unguarded_script_fail_main_guard(tmp_path: Path) -> None:
+    assignment = fast_assignment('start_method = "forkserver"')
+    folder = submission(tmp_path / "unguarded", {"ex2_processes.py": TASK + """\
+    import multiprocessing as mp
+
+    p1 = mp.Process(target=task, args=(1,))
+    p2 = mp.Process(target=task, args=(1,))
+    p1.start()
+    p2.start()
+    p1.join()
+    p2.join()
+    """})
+    entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
+    assert _statuses(entry)["main_guard"] == "fail"
+    assert 'if __name__ == "__main__":' in _message(entry, "main_guard")
+    assert "stderr ends with" in _message(entry, "overlap")
+    assert entry["score"] == 0
+    assert not run_processes()
+
+
+def test_a_serial_run_in_disguise_is_not_measured_again(tmp_path: Path) -> None:
+    # Its overlap check fails on structure, so no second measurement can change the grade.
+    assignment = fast_assignment()
+    folder = submission(tmp_path / "disguise", {"ex2_processes.py": TASK + """\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        for _ in range(2):
+            p = mp.Process(target=task, args=(1,))
+            p.start()
+            p.join()
+    """})
+    entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
+    assert _statuses(entry)["overlap"] == "fail"
+    assert "first attempt" not in _message(entry, "timing")
+
+
+def test_only_a_late_wall_alone_earns_a_second_measurement() -> None:
+    late = Check("timing", "fail", "timing: the script took more time than the schedule allows")
+    early = Check("timing", "fail", "timing: the script took less time than the schedule allows")
+    passed = [Check("runs", "pass"), Check("overlap", "pass"), Check("order", "skip")]
+    assert late_only([*passed, late])
+    assert not late_only([*passed, early])
+    assert not late_only([*passed, Check("timing", "pass")])
+    assert not late_only([*passed, late, Check("order", "fail", "order: ...")])
+    assert not late_only([Check("overlap", "fail", "overlap: ..."), late])
+
+
+def test_a_second_measurement_names_the_first_wall() -> None:
+    failed = Check("timing", "fail", "timing: late\n  expected: at most 0.1s\n  observed: 0.2s")
+    again = with_earlier([Check("runs", "pass"), failed], 0.25)
+    assert again[0] == Check("runs", "pass")
+    assert "observed: (the first attempt took 0.250s and was measured again) 0.2s" in (
+        again[1].message)
+    passed = with_earlier([Check("timing", "pass")], 0.25)[0]
+    assert passed.status == "pass" and "first attempt took 0.250s" in passed.message
+
+
+def test_a_glob_into_folders_still_grades_a_class_by_student(tmp_path: Path) -> None:
+    text = FAST.format(extra="").replace('"ex1_serial*.py"', '"**/ex1_serial*.py"')
+    assignment = parse(text, "deep.toml")
+    submission(tmp_path / "class" / "amy" / "src", {"ex1_serial.py": TASK})
+    submission(tmp_path / "class" / "bob", {"ex1_serial.py": TASK})
+    assert [name for name, _ in discover(tmp_path / "class", assignment)] == ["amy", "bob"]
+    learner = submission(tmp_path / "mine", {"ex1_serial.py": TASK})
+    assert discover(learner, assignment) == [("mine", learner)]
+
+
+def test_a_folder_with_nothing_to_grade_is_one_submission_with_every_file_missing(
+    tmp_path: Path,
+) -> None:
+    folder = submission(tmp_path / "misnamed", {"exercise1.py": TASK})
+    assert discover(folder, fast_assignment()) == [("misnamed", folder)]
+
