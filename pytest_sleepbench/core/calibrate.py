@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import statistics
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ def available_cores() -> int:
 # several interpreters on few cores, few enough to stay cheap under spawn.
 _STARTS = 4
 _JITTER_SAMPLES = 20
+_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,23 @@ def _noop() -> None:
     return None
 
 
+def _startup(ctx: multiprocessing.context.BaseContext) -> float:
+    begin = now()
+    procs = [ctx.Process(target=_noop) for _ in range(_STARTS)]  # type: ignore[attr-defined]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    return (now() - begin) / _STARTS
+
+
+def _pool(ctx: multiprocessing.context.BaseContext) -> float:
+    begin = now()
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        pool.submit(_noop).result()
+    return now() - begin
+
+
 def calibrate(start_method: str) -> Calibration:
     ctx = multiprocessing.get_context(start_method)
     # The first start of forkserver also starts its server; that is paid once per session,
@@ -66,18 +85,11 @@ def calibrate(start_method: str) -> Calibration:
         warm = ctx.Process(target=_noop)  # type: ignore[attr-defined]
         warm.start()
         warm.join()
-    begin = now()
-    procs = [ctx.Process(target=_noop) for _ in range(_STARTS)]  # type: ignore[attr-defined]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join()
-    startup = (now() - begin) / _STARTS
-
-    begin = now()
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        pool.submit(_noop).result()
-    pool_cost = now() - begin
+    # The median of a few rounds: one round that a neighbour slowed (another xdist worker
+    # booting interpreters) would otherwise set every margin of the session; a run slowed
+    # the same way gets the one repeat, with a fresh calibration, instead.
+    startup = statistics.median(_startup(ctx) for _ in range(_ROUNDS))
+    pool_cost = statistics.median(_pool(ctx) for _ in range(_ROUNDS))
 
     overshoots = []
     for _ in range(_JITTER_SAMPLES):
