@@ -133,10 +133,13 @@ def _patch_futures() -> None:
     original_as_completed = _base.as_completed
 
     def as_completed(fs: Any, timeout: Any = None) -> Any:
-        _event("api", name="as_completed")
+        _event("api", name="as_completed")  # at the call, as a loop that never runs used it
+        return _handed_out(original_as_completed(fs, timeout))
+
+    def _handed_out(futures: Any) -> Any:
         # A future handed out here has reached the main process, whether or not the script
         # calls ``result`` on it: the order of this loop is the order results arrived.
-        for future in original_as_completed(fs, timeout):
+        for future in futures:
             _received_now(future)
             yield future
 
