@@ -5,12 +5,22 @@ Plain ASCII, so a failure message reads the same in a terminal, a CI log and a J
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .sink import Interval
 
-__all__ = ["Lane", "lanes", "render"]
+__all__ = ["Lane", "lanes", "message_width", "render"]
+
+# What a test runner puts before each line of an assertion's message (pytest: "E       ").
+_MESSAGE_INDENT = 8
+
+
+def message_width() -> int:
+    """Columns for a picture inside a failure message: the terminal's (or ``COLUMNS``), less
+    the runner's indent, so the lines fit where the message is printed."""
+    return max(40, shutil.get_terminal_size((80 + _MESSAGE_INDENT, 24)).columns - _MESSAGE_INDENT)
 
 
 @dataclass(frozen=True)
@@ -115,14 +125,21 @@ def render(
     axis = ["-"] * columns
     ticks = 4
     scale = [" "] * columns
-    for k in range(ticks + 1):
+    taken_at: list[tuple[int, int]] = []
+    # The ends of the scale first: a middle label that would touch one is left out, so a
+    # narrow picture shows fewer numbers rather than numbers run together.
+    for k in (0, ticks, *range(1, ticks)):
         c = round(k * (columns - 1) / ticks)
         axis[c] = "+"
         value = k * total / ticks
         text = f"{value * 1000:.0f}ms" if total < 1 else f"{value:.2f}s"
         # Right-align the last label under its tick so the scale never runs past ``width``.
         start = max(0, min(c, columns - len(text)))
-        scale[start : start + len(text)] = text
+        end = start + len(text)
+        if any(start <= b and a <= end for a, b in taken_at):
+            continue
+        taken_at.append((start, end))
+        scale[start:end] = text
     if marker is not None:
         axis[marker] = "^"
     lines.append(f"{'':<{label_width}} {''.join(axis)}")

@@ -44,3 +44,13 @@ def test_expected_makespan_is_marked_in_its_column(records: dict[str, Record]) -
     expected = float(str(record["expected_wall"]))
     columns = len(axis) - scale_start
     assert column - scale_start == round(expected / max(wall, expected) * (columns - 1))
+
+
+@pytest.mark.parametrize("width", [30, 40, 60, 80])
+def test_scale_labels_never_run_together(records: dict[str, Record], width: int) -> None:
+    lines = record_picture(records["map"], width=width).splitlines()
+    scale = next(line for line in reversed(lines) if "ms" in line and "makespan" not in line)
+    labels = scale.split()
+    # Each label is a whole number of milliseconds, separated from the next by a space.
+    assert all(label.endswith("ms") and label[:-2].isdigit() for label in labels), scale
+    assert labels[0] == "0ms" and len(labels) >= 2
