@@ -93,6 +93,29 @@ def test_only_a_late_wall_is_measured_again_and_both_walls_are_reported(bench: B
         stays_late.assert_serial()
 
 
+def test_a_check_that_fails_on_the_new_measurement_keeps_its_own_name(bench: Bench) -> None:
+    run = bench.run("serial", [1, 2])
+    first, second = run.intervals
+    overlapping = dataclasses.replace(
+        run, intervals=(first, dataclasses.replace(second, start=first.start)))
+    late = dataclasses.replace(run, wall=run.bounds.upper + 1.0, checks=[], asked=[],
+                               again=lambda: overlapping)
+    with pytest.raises(SleepbenchAssertion, match="overlapped"):
+        late.assert_serial()
+    # timing was not judged on the new measurement, so it has no verdict of its own.
+    assert [(c["name"], c["status"]) for c in late.checks] == [("overlap", "fail")]
+
+
+def test_check_judges_order_before_wall_time(bench: Bench) -> None:
+    run = bench.run("map", [2, 1], workers=2)
+    slow_and_swapped = dataclasses.replace(run, delivered=(1, 0), wall=run.bounds.upper + 1.0,
+                                           checks=[], asked=[], again=None)
+    with pytest.raises(SleepbenchAssertion, match="not delivered in input order"):
+        slow_and_swapped.check()
+    assert [c["name"] for c in slow_and_swapped.checks][-1] == "order"
+    assert "timing" not in [c["name"] for c in slow_and_swapped.checks]
+
+
 def _calibration(startup: float = 0.01, pool: float = 0.05, jitter: float = 0.001) -> Calibration:
     return Calibration("spawn", startup=startup, pool=pool, jitter=jitter, cores=2)
 
@@ -142,7 +165,7 @@ def test_every_assertion_is_recorded_for_reports(bench: Bench) -> None:
     run.assert_parallel()
     run.check()
     assert [c["name"] for c in run.checks] == [
-        "overlap", "timing", "runs", "uses_processes", "overlap", "timing", "order"
+        "overlap", "timing", "runs", "uses_processes", "overlap", "order", "timing"
     ]
     record = run.to_record()
     assert record["checks"] == run.checks

@@ -15,7 +15,7 @@ from .calibrate import cached as calibration_for
 from .lesson import DEFAULT_DURATIONS, POOL_PATTERNS, default_start_method
 from .model import Schedule, list_schedule
 from .patterns import check_arguments, execute
-from .picture import render
+from .picture import message_width, render
 from .sink import Interval, Sink
 from .verdict import LateWall, SleepbenchAssertion, fail, recorded
 
@@ -133,10 +133,11 @@ class Run:
     def names(self) -> dict[int, str]:
         return {k: f"{d:g}" for k, d in enumerate(self.durations)}
 
-    def picture(self, width: int = 80) -> str:
+    def picture(self, width: int | None = None) -> str:
+        """The timeline as text, ``width`` columns wide (by default, as a failure message fits)."""
         return render(
             self.intervals,
-            width=width,
+            width=message_width() if width is None else width,
             main_pid=self.main_pid,
             origin=self.origin,
             expected=self.expected_wall,
@@ -316,17 +317,18 @@ class Run:
 
     def check(self) -> None:
         """The pattern's own promises, as the checks of the same names: ``runs``,
-        ``uses_processes``, ``overlap`` and ``timing``, and ``order`` for ``map`` (input
-        order) and ``as_completed`` (completion order)."""
+        ``uses_processes``, ``overlap``, ``order`` for ``map`` (input order) and
+        ``as_completed`` (completion order), then ``timing``: what the intervals settle is
+        judged before the wall time."""
         __tracebackhide__ = True
         self.assert_complete()
         self.assert_uses_processes()
         self.assert_overlap()
-        self.assert_timing()
         if self.pattern == "map":
             self.assert_input_order()
         elif self.pattern == "as_completed":
             self.assert_completion_order()
+        self.assert_timing()
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 
 from .model import peak_concurrency
-from .picture import render
+from .picture import message_width, render
 from .sink import Interval, Sink
 from .verdict import fail, recorded
 
@@ -82,8 +82,9 @@ class Timeline:
             ],
         }
 
-    def picture(self, width: int = 80, expected: float | None = None) -> str:
-        return render(self.intervals, width=width, main_pid=self.main_pid, expected=expected)
+    def picture(self, width: int | None = None, expected: float | None = None) -> str:
+        return render(self.intervals, width=message_width() if width is None else width,
+                      main_pid=self.main_pid, expected=expected)
 
     def _described(self, intervals: Sequence[Interval]) -> str:
         pids = processes(intervals)

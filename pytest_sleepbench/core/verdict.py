@@ -56,15 +56,21 @@ def recorded(name: str) -> Callable[[_Method], _Method]:
         def checked(self: Any, *args: Any, **kwargs: Any) -> None:
             __tracebackhide__ = True
             try:
+                method(self, *args, **kwargs)
+            except LateWall as late:
+                remeasure = getattr(self, "remeasure", None)
+                # A check that remeasure() replays and that fails there records its own
+                # verdict and propagates from here unrecorded: this one was not judged again.
+                if remeasure is None or not remeasure():
+                    _failed(self, name, late)
+                    raise
                 try:
                     method(self, *args, **kwargs)
-                except LateWall:
-                    remeasure = getattr(self, "remeasure", None)
-                    if remeasure is None or not remeasure():
-                        raise
-                    method(self, *args, **kwargs)
+                except AssertionError as error:
+                    _failed(self, name, error)
+                    raise
             except AssertionError as error:
-                self.checks.append({"name": name, "status": "fail", "message": str(error)})
+                _failed(self, name, error)
                 raise
             self.checks.append({"name": name, "status": "pass", "message": ""})
             asked = getattr(self, "asked", None)
@@ -74,3 +80,7 @@ def recorded(name: str) -> Callable[[_Method], _Method]:
         return checked  # type: ignore[return-value]
 
     return wrap
+
+
+def _failed(checked: Any, name: str, error: AssertionError) -> None:
+    checked.checks.append({"name": name, "status": "fail", "message": str(error)})
