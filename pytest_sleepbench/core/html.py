@@ -35,6 +35,7 @@ tfoot td, tfoot th { border-top: 2px solid #8c959f; font-weight: 600; position: 
 td.pass a, .badge.pass { color: var(--pass); }
 td.fail a, .badge.fail { color: var(--fail); font-weight: 600; }
 td.missing a, .badge.missing, .badge.skip { color: var(--missing); }
+td.ungraded a { color: var(--fail); font-style: italic; }
 td.total { font-weight: 600; }
 th .pattern { font-weight: 400; font-size: 11px; color: var(--muted); }
 .badge { font-weight: 600; text-transform: uppercase; font-size: 12px; }
@@ -136,7 +137,13 @@ def _facts(record: Record) -> str:
                        ("workers", "workers")):
         if record.get(key) is not None:
             parts.append(f"{label} {_text(record[key])}")
-    parts.append(f"wall {_seconds(record.get('wall'))}")
+    earlier = record.get("earlier_walls")
+    again = ""
+    if isinstance(earlier, Sequence) and not isinstance(earlier, str) and earlier:
+        # The noise policy's repeat: both measurements are shown, never only the second.
+        again = " (measured again; first attempt " + ", ".join(
+            _seconds(w) for w in earlier) + ")"
+    parts.append(f"wall {_seconds(record.get('wall'))}{again}")
     if record.get("expected_wall") is not None:
         parts.append(f"model {_seconds(record.get('expected_wall'))}")
     if record.get("lower") is not None and record.get("upper") is not None:
@@ -241,10 +248,13 @@ def _gradebook(document: Record) -> str:
             scores[column].append(number(exercise.get("score")) or 0.0)
             passed[column] += status == "pass"
             anchor = f"s{s}-e{k}"
-            cells.append(
-                f'<td class="{status}"><a href="#{anchor}">'
-                f"{_score(exercise.get('score'))}/{_score(exercise.get('max_score'))}</a></td>"
-            )
+            shown = f"{_score(exercise.get('score'))}/{_score(exercise.get('max_score'))}"
+            kind = status
+            if status == "fail" and exercise.get("wall") is None:
+                # Every graded run has a wall; an entry without one was never graded (its
+                # grader died or the session stopped), which a plain 0 would hide.
+                shown, kind = "not graded", "ungraded"
+            cells.append(f'<td class="{kind}"><a href="#{anchor}">{shown}</a></td>')
             about = ", ".join(_text(exercise[key]) for key in ("pattern", "file")
                               if exercise.get(key))
             heading = (

@@ -156,3 +156,24 @@ def test_graded_exercises_get_the_models_makespan() -> None:
     assert titles == [
         f"expected makespan {0.1 if e['workers'] == 2 else 0.2:.3f} s" for e in ran
     ]
+
+
+def test_an_exercise_never_graded_is_not_shown_as_a_zero() -> None:
+    document = gradebook(2)
+    submissions = document["submissions"]
+    assert isinstance(submissions, list)
+    ungraded = submissions[1]["exercises"][0]
+    ungraded.update({"status": "fail", "score": 0.0, "wall": None, "intervals": [],
+                     "checks": [{"name": "runs", "status": "fail",
+                                 "message": "runs: not graded: the worker grading it died"}]})
+    page = build_page([], document)
+    cells = [a for t, a in parse(page).tags if t == "td" and a.get("class") == "ungraded"]
+    assert len(cells) == 1
+    assert ">not graded</a></td>" in page
+    assert "the worker grading it died" in page
+
+
+def test_a_run_measured_twice_shows_both_walls(runs: list[Record]) -> None:
+    twice = {**runs[0], "earlier_walls": [0.5]}
+    page = build_page([twice], None)
+    assert "first attempt 0.500 s" in page
