@@ -79,6 +79,19 @@ def empty_script_cost(python: str | None, unit: float, owner: str = "local") -> 
     return _STARTUP[key]
 
 
+def _near_misses(submission: Path, most: int = 5) -> str:
+    """The scripts the submission does hold, so a misnamed file is plain to see."""
+    try:
+        found = sorted(p.relative_to(submission).as_posix() for p in submission.rglob("*.py")
+                       if p.is_file() and not p.is_symlink())
+    except OSError:
+        return ""
+    if not found:
+        return " (it holds no .py file)"
+    more = f" and {len(found) - most} more" if len(found) > most else ""
+    return f" (its .py files: {', '.join(found[:most])}{more})"
+
+
 def start_method(assignment: Assignment) -> str:
     return assignment.start_method or multiprocessing.get_start_method()
 
@@ -162,7 +175,8 @@ def grade_exercise(
     if script is None:
         entry["checks"] = [{
             "name": "runs", "status": "fail",
-            "message": f"runs: no file matching {exercise.file!r} in the submission",
+            "message": f"runs: no file matching {exercise.file!r} in the submission"
+                       + _near_misses(submission),
         }]
         return entry
     method = start_method(assignment)

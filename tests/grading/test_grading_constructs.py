@@ -185,3 +185,13 @@ def test_a_folder_with_nothing_to_grade_is_one_submission_with_every_file_missin
     folder = submission(tmp_path / "misnamed", {"exercise1.py": TASK})
     assert discover(folder, fast_assignment()) == [("misnamed", folder)]
 
+
+
+def test_a_misnamed_file_is_named_in_the_missing_verdict(tmp_path: Path) -> None:
+    assignment = fast_assignment()
+    folder = submission(tmp_path / "erin", {"Ex2_Processes.py": TASK})
+    entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
+    assert entry["status"] == "missing"
+    message = _message(entry, "runs")
+    assert "no file matching 'ex2_processes*.py'" in message
+    assert "Ex2_Processes.py" in message
