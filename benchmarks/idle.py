@@ -37,9 +37,13 @@ def measure(tests: int, repeat: int) -> list[Row]:
             off.append(_session(base, ["-p", "no:sleepbench"], tests, plugin=False))
     on_median, off_median = statistics.median(loaded), statistics.median(off)
     slower = 100 * (on_median / off_median - 1)
+    # The target is the issue's: 2,000 tests, a median of several sessions. A smaller run is
+    # a smoke test whose percentage is mostly start-up noise, so it is not judged.
+    judged = tests >= 2000 and repeat >= 3
     return [Row("idle cost", f"{tests} trivial tests, plugin loaded vs -p no:sleepbench",
                 f"{slower:+.1f}% ({on_median:.2f} s vs {off_median:.2f} s, median of {repeat})",
-                f"<= +{TARGET:g}%", verdict(slower <= TARGET),
+                f"<= +{TARGET:g}%" if judged else "",
+                verdict(slower <= TARGET) if judged else "",
                 data={"loaded": loaded, "off": off, "slower_percent": slower, "tests": tests})]
 
 

@@ -55,7 +55,9 @@ def floor_rows(units: Sequence[float], by_condition: Mapping[str, Measured]) -> 
         if unit not in clean:
             break
         floor = unit
-    rows.append(Row("false verdicts", "smallest unit with none, in every condition",
-                    "none measured" if floor is None else f"{floor * 1000:g} ms",
+    found = "none measured" if floor is None else f"{floor * 1000:g} ms"
+    if floor is not None and floor == min(units):
+        found += " (the smallest measured)"
+    rows.append(Row("false verdicts", "smallest unit with none, in every condition", found,
                     data={"unit": floor, "clean_units": clean}))
     return rows

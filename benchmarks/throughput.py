@@ -81,7 +81,10 @@ def _disguised(copies: int) -> Row:
         f"{name}: overlap {c['overlap']}/{exercises}, timing {c['timing']}/{exercises}"
         for name, c in caught.items()
     )
+    # Grading under xdist is as trustworthy as grading alone only if both grade them alike.
+    ok = all(c["overlap"] == exercises and c["timing"] == exercises for c in caught.values())
     return Row("grading", f"{copies} serial runs in disguise, checks that caught them", value,
+               "every one, by both, in both", verdict(ok),
                data={"exercises": exercises, **caught})
 
 
