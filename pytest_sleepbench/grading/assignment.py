@@ -1,17 +1,20 @@
 """The assignment file: which exercises to grade, where to find them, what they are worth.
 
-A mistake in the file stops the run with a message that names the file, the line and the fix;
-TOML syntax errors keep the line and column ``tomllib`` reports.
+A mistake in the file stops the run with a message that names the file, the line and the fix,
+TOML syntax errors included (at the line and column ``tomllib`` reports).
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Protocol
 
 from ..core.lesson import DEFAULT_DURATIONS, PATTERNS
 
@@ -28,10 +31,46 @@ _TOP = {"unit", "start_method", "timeout", "memory_mb", "processes", "output_kb"
         "exercise"}
 _EXERCISE = {"id", "pattern", "file", "points", "durations", "timeout"}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: One part of a glob's name, as fnmatch reads it: a class (``[...]``), ``*``, or a character.
+_GLOB_PART = re.compile(r"\[!?\]?[^\]]*\]|.", re.DOTALL)
+
+# Limits, each with the reason for its bounds, given in the error. The floors were measured with
+# CPython 3.11 on Linux, running the lesson's reference scripts through the grader.
+_DAY = 86400
+_TIMEOUT_WHY = ("it is seconds per script run, at most a day (much more overflows "
+                "pytest-timeout's timer)")
+_MEMORY_MB = (64, 1 << 30)  # the ceiling keeps RLIMIT_AS in bytes within a signed 64-bit integer
+_MEMORY_WHY = ("it caps each process's address space in MiB, and a Python interpreter needs "
+               "16 MiB just to import multiprocessing and concurrent.futures, and a process "
+               "pool about 40")
+_PROCESSES = (32, 1 << 22)  # the ceiling is Linux's largest pid_max
+_PROCESSES_WHY = ("every process and thread of a run counts, and the lesson's loop of ten "
+                  "processes already needs 13 under forkserver")
+_OUTPUT_KB = 64
+_OUTPUT_WHY = ("it is KiB of output kept per run, and the lesson's ten processes, run unguarded "
+               "under spawn, print 30 KiB of tracebacks, which must fit to be reported")
+#: Fixes for the syntax errors of hand-written assignments, by how tomllib's message starts.
+_SYNTAX_FIXES = (
+    ("Invalid value (at the end", "finish the last setting or list"),
+    ("Invalid value", "strings need quotes, e.g. `pattern = \"map\"`"),
+    ("Cannot overwrite", "a key may appear once per table; begin each exercise with its own "
+                         "[[exercise]] line, in double brackets"),
+    ("Cannot declare", "begin each exercise with its own [[exercise]] line, in double brackets"),
+    ("Expected '='", "write each setting as `key = value`"),
+    ("Expected ']]'", "close the header as [[exercise]]"),
+    ("Unterminated string", "close the string with the quote that opened it"),
+    ("Unclosed array", "close the list with `]`"),
+)
 
 
 class AssignmentError(Exception):
     """A usage error in an assignment file; ``str()`` names the file and line."""
+
+
+class _Bad(Protocol):
+    def __call__(
+        self, why: str, key: str, table: int | None = None, fix: str = ""
+    ) -> AssignmentError: ...
 
 
 @dataclass(frozen=True)
@@ -74,13 +113,19 @@ class Assignment:
         }
 
 
+def _key(key: str) -> str:
+    """A regular expression for ``key`` written bare or quoted, as TOML allows."""
+    bare = re.escape(key)
+    return rf"""(?:{bare}|"{bare}"|'{bare}')"""
+
+
 class _Lines:
     """Finds the line a key sits on, since ``tomllib`` keeps no positions for values."""
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
-        self.headers = [n for n, line in enumerate(self.lines, 1)
-                        if re.match(r"^\s*\[\[\s*exercise\s*\]\]", line)]
+        header = re.compile(rf"^\s*\[\[\s*{_key('exercise')}\s*\]\]")
+        self.headers = [n for n, line in enumerate(self.lines, 1) if header.match(line)]
 
     def of(self, key: str, table: int | None = None) -> int:
         first, last = 1, (self.headers[0] - 1 if self.headers else len(self.lines))
@@ -88,11 +133,19 @@ class _Lines:
             first = self.headers[table] if table < len(self.headers) else 1
             last = self.headers[table + 1] - 1 if table + 1 < len(self.headers) else len(
                 self.lines)
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        pattern = re.compile(rf"^\s*{_key(key)}\s*=")
         for n in range(first, last + 1):
             if pattern.match(self.lines[n - 1]):
                 return n
+        if table is None:
+            # A top-level key written as a table (``[exercise]``) has its header anywhere.
+            return self.table(key) or first
         return first
+
+    def table(self, key: str) -> int | None:
+        """The line of a ``[key]`` header, one table where a list of them may be meant."""
+        pattern = re.compile(rf"^\s*\[\s*{_key(key)}\s*\]")
+        return next((n for n, line in enumerate(self.lines, 1) if pattern.match(line)), None)
 
 
 def load(path: str | Path | None) -> Assignment:
@@ -105,6 +158,12 @@ def load(path: str | Path | None) -> Assignment:
             f"{source}: cannot read the assignment file ({error.strerror or error}); "
             "check the path given to --sleepbench-assignment"
         ) from None
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        raise AssignmentError(
+            f"{source}:{line}: not UTF-8 text (byte {error.object[error.start]:#04x}); "
+            "save the assignment file as UTF-8"
+        ) from None
     return parse(text, str(source))
 
 
@@ -112,7 +171,7 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise AssignmentError(f"{name}: not valid TOML: {error}") from None
+        raise AssignmentError(_syntax(str(error), text, name)) from None
     lines = _Lines(text)
 
     def bad(why: str, key: str, table: int | None = None, fix: str = "") -> AssignmentError:
@@ -123,12 +182,16 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
     if extra:
         raise bad(f"unknown key {extra[0]!r}", extra[0],
                   fix=f"top-level keys are {', '.join(sorted(_TOP - {'exercise'}))}")
-    unit = _positive(data, "unit", bad, None, required=True)
+    unit = _number(data, "unit", bad, required=True,
+                   why="it is the real seconds one tutorial second lasts, e.g. `unit = 0.05`")
     method = data.get("start_method")
     if method is not None and method not in multiprocessing.get_all_start_methods():
         raise bad(f"start_method {method!r} is not available here", "start_method",
                   fix=f"use one of {', '.join(multiprocessing.get_all_start_methods())}")
     tables = data.get("exercise")
+    if isinstance(tables, dict):
+        raise bad("[exercise] is a single table, not a list of exercises", "exercise",
+                  fix="write [[exercise]], in double brackets, before each exercise")
     if not isinstance(tables, list) or not tables:
         raise AssignmentError(f"{name}:1: no exercises; add at least one [[exercise]] table "
                               "with id, pattern, file and points")
@@ -138,6 +201,12 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
         if ex.id in seen:
             raise bad(f"exercise id {ex.id!r} is used twice", "id", k, fix="ids must be unique")
         seen.add(ex.id)
+        # The derived time limits hold the whole sleep, and timers overflow not far past a day.
+        total = sum(ex.durations) * unit
+        if total > _DAY:
+            key, index = ("durations", k) if "durations" in tables[k] else ("unit", None)
+            raise bad(f"exercise {ex.id!r} would sleep {total:g} s in all, more than a day",
+                      key, index, fix="lower unit or the durations")
     python = data.get("python")
     if python is not None and not isinstance(python, str):
         raise bad("python must be a string (a path to an interpreter)", "python")
@@ -146,34 +215,96 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
         unit=unit,
         exercises=tuple(exercises),
         start_method=method,
-        timeout=_positive(data, "timeout", bad, None) if "timeout" in data else None,
-        memory=int(_positive(data, "memory_mb", bad, None, default=1024)) << 20,
-        processes=int(_positive(data, "processes", bad, None, default=64, whole=True)),
-        output=int(_positive(data, "output_kb", bad, None, default=1024)) << 10,
+        timeout=_number(data, "timeout", bad, most=_DAY, why=_TIMEOUT_WHY)
+        if "timeout" in data else None,
+        memory=int(_number(data, "memory_mb", bad, default=1024, whole=True,
+                           least=_MEMORY_MB[0], most=_MEMORY_MB[1], why=_MEMORY_WHY)) << 20,
+        processes=int(_number(data, "processes", bad, default=64, whole=True,
+                              least=_PROCESSES[0], most=_PROCESSES[1], why=_PROCESSES_WHY)),
+        output=int(_number(data, "output_kb", bad, default=1024, whole=True,
+                           least=_OUTPUT_KB, why=_OUTPUT_WHY)) << 10,
         python=python,
     )
 
 
-def _positive(
-    table: Mapping[str, object], key: str, bad: object, index: int | None, *,
-    required: bool = False, default: float | None = None, whole: bool = False,
+def _syntax(message: str, text: str, name: str) -> str:
+    """``tomllib``'s message with its line moved into the ``file:line:`` prefix, and a fix."""
+    at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if at:
+        line, reason = int(at[1]), f"{message[: at.start()]} (column {at[2]})"
+    else:
+        # Reported "at end of document": an unclosed string or list, or a repeated last key.
+        line = len(text.splitlines()) or 1
+        reason = re.sub(r"\s*\(at end of document\)$", "", message) + " (at the end of the file)"
+    fix = next((f for start, f in _SYNTAX_FIXES if reason.startswith(start)),
+               "see https://toml.io for the syntax")
+    return f"{name}:{line}: not valid TOML: {reason}; {fix}"
+
+
+def _finite(value: object) -> float | None:
+    """The value as a finite float, else ``None``: TOML reads ``nan``, ``inf`` and integers
+    past any float, and a bool, though an int to Python, is no number here."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _show(number: float) -> str:
+    return str(int(number)) if number == int(number) else f"{number:g}"
+
+
+def _number(
+    table: Mapping[str, object], key: str, bad: _Bad, index: int | None = None, *,
+    required: bool = False, default: float = 0.0, whole: bool = False,
+    least: float | None = None, most: float | None = None, why: str = "",
 ) -> float:
-    assert callable(bad)
+    """The finite number at ``key``: above 0, or at least ``least``; at most ``most``."""
     value = table.get(key)
     if value is None:
         if required:
-            raise bad(f"missing key {key!r}", key, index,
-                      fix=f"add `{key} = <number>`")
-        return 0.0 if default is None else default
-    kinds = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
-        what = "a positive whole number" if whole else "a positive number"
-        raise bad(f"{key} must be {what}, got {value!r}", key, index)
-    return float(value)
+            raise bad(f"missing key {key!r}", key, index, fix=f"add `{key} = <number>`")
+        return default
+    number = _finite(value)
+    if (number is None or (whole and not isinstance(value, int))
+            or (number <= 0 if least is None else number < least)
+            or (most is not None and number > most)):
+        kind = "whole number" if whole else "number"
+        if least is None:
+            rule = f"a positive {kind}" + (f" of at most {_show(most)}" if most else "")
+        elif most is None:
+            rule = f"a {kind} of at least {_show(least)}"
+        else:
+            rule = f"a {kind} from {_show(least)} to {_show(most)}"
+        raise bad(f"{key} must be {rule}, got {value!r}", key, index, fix=why)
+    return number
 
 
-def _exercise(table: object, k: int, bad: object) -> Exercise:
-    assert callable(bad)
+def _can_end_in_py(glob: str) -> bool:
+    """Whether the glob's last part matches a name whose ``Path.suffix`` is ``.py`` (the grader
+    takes no other file): one ending in ``.py`` after at least one character.
+
+    The parts are matched backwards against ``.py``, each ``*`` taking any number of characters;
+    whatever part is left over can then match the rest of the name.
+    """
+    parts = _GLOB_PART.findall(glob.rsplit("/", 1)[-1])[::-1]
+    states = {0}
+    for char in "yp.":
+        reached: set[int] = set()
+        for i in states:
+            while i < len(parts) and parts[i] == "*":
+                reached.add(i)  # the star takes this character
+                i += 1  # or none at all
+            if i < len(parts) and fnmatchcase(char, parts[i]):
+                reached.add(i + 1)
+        states = reached
+    return any(i < len(parts) for i in states)
+
+
+def _exercise(table: object, k: int, bad: _Bad) -> Exercise:
     if not isinstance(table, dict):
         raise bad("exercise must be a table", "exercise", k, fix="write it as [[exercise]]")
     extra = sorted(set(table) - _EXERCISE)
@@ -195,21 +326,20 @@ def _exercise(table: object, k: int, bad: object) -> Exercise:
             file).parts:
         raise bad(f"file must be a glob relative to the submission folder, got {file!r}",
                   "file", k)
-    points = table["points"]
-    if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
-        raise bad(f"points must be a number of at least 0, got {points!r}", "points", k)
+    if not _can_end_in_py(file):
+        raise bad(f"file {file!r} can never match a script, as the grader takes only `.py` "
+                  "files", "file", k, fix="end the glob in `.py`, e.g. `ex1_serial*.py`")
+    points = _number(table, "points", bad, k, least=0, why="e.g. `points = 10`")
     durations = table.get("durations", DEFAULT_DURATIONS[str(pattern)])
-    if (not isinstance(durations, list | tuple) or not durations or not all(
-            isinstance(d, int | float) and not isinstance(d, bool) and d >= 0
-            for d in durations)):
-        raise bad(f"durations must be a non-empty list of numbers of at least 0, "
-                  f"got {durations!r}", "durations", k)
-    timeout = table.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-            timeout, int | float) or timeout <= 0):
-        raise bad(f"timeout must be a positive number, got {timeout!r}", "timeout", k)
+    seconds = [_finite(d) for d in (durations if isinstance(durations, list | tuple) else [])]
+    positive = tuple(s for s in seconds if s is not None and s > 0)
+    if not positive or len(positive) != len(seconds):
+        raise bad(f"durations must be a non-empty list of positive numbers, got {durations!r}",
+                  "durations", k, fix="they are the tutorial seconds of the tasks, and a sleep "
+                  "of 0 is never recorded, so even correct code would fail timing")
+    timeout = (_number(table, "timeout", bad, k, most=_DAY, why=_TIMEOUT_WHY)
+               if "timeout" in table else None)
     return Exercise(
-        id=ident, pattern=str(pattern), file=file, points=float(points),
-        durations=tuple(float(d) for d in durations),
-        timeout=None if timeout is None else float(timeout),
+        id=ident, pattern=str(pattern), file=file, points=points, durations=positive,
+        timeout=timeout,
     )

@@ -94,6 +94,10 @@ def test_the_built_in_assignment_is_the_lesson() -> None:
     assert default.memory == 1 << 30
 
 
+#: One valid exercise, lines 2 to 6 after a one-line preamble.
+_EXERCISE = "[[exercise]]\nid='a'\npattern='map'\nfile='a.py'\npoints=1\n"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -108,6 +112,49 @@ def test_the_built_in_assignment_is_the_lesson() -> None:
          "a.toml:5: file must be a glob relative to the submission folder"),
         ("unit = 1\n[[exercise]]\nid='a'\npattern='map'\nfile='a.py'\npoints=1\n"
          "durations=[1, -2]\n", "a.toml:7: durations must be a non-empty list"),
+        # Not a number at all would reach the gradebook as "0/nan" and the timers as inf.
+        (f"unit = nan\n{_EXERCISE}", "a.toml:1: unit must be a positive number, got nan"),
+        (f"unit = 1\n{_EXERCISE.replace('points=1', 'points=nan')}",
+         "a.toml:6: points must be a number of at least 0, got nan"),
+        (f"unit = 1\ntimeout = inf\n{_EXERCISE}",
+         "a.toml:2: timeout must be a positive number of at most 86400, got inf"),
+        (f"unit = 1\n{_EXERCISE}timeout = 1e12\n",
+         "a.toml:7: timeout must be a positive number of at most 86400"),
+        (f"unit = 1e300\n{_EXERCISE}", "a.toml:1: exercise 'a' would sleep 1.5e+301 s in all"),
+        (f"unit = 1\n{_EXERCISE}durations = [1e300, 1e300]\n",
+         "a.toml:7: exercise 'a' would sleep 2e+300 s in all, more than a day"),
+        # Limits that would kill or flood every script, correct or not.
+        (f"unit = 1\nmemory_mb = 0.5\n{_EXERCISE}",
+         "a.toml:2: memory_mb must be a whole number from 64 to 1073741824, got 0.5; it caps"),
+        (f"unit = 1\nmemory_mb = 16\n{_EXERCISE}",
+         "a.toml:2: memory_mb must be a whole number from 64"),
+        (f"unit = 1\noutput_kb = 0.5\n{_EXERCISE}",
+         "a.toml:2: output_kb must be a whole number of at least 64, got 0.5"),
+        (f"unit = 1\nprocesses = 4\n{_EXERCISE}",
+         "a.toml:2: processes must be a whole number from 32 to 4194304, got 4"),
+        (f"unit = 1\nprocesses = 100000000000000000000\n{_EXERCISE}",
+         "a.toml:2: processes must be a whole number from 32"),
+        (f"unit = 1\n{_EXERCISE.replace('a.py', '*.txt')}",
+         "a.toml:5: file '*.txt' can never match a script, as the grader takes only `.py` files; "
+         "end the glob in `.py`"),
+        (f"unit = 1\n{_EXERCISE.replace('a.py', '*.py[cd]')}",
+         "a.toml:5: file '*.py[cd]' can never match a script"),
+        (f"unit = 1\n{_EXERCISE}durations = [1, 0]\n",
+         "a.toml:7: durations must be a non-empty list of positive numbers, got [1, 0]"),
+        # Syntax errors carry their line in the prefix, like every other mistake.
+        ("unit = 1\n[[exercise]]\nid='a'\npattern=map\n",
+         'a.toml:4: not valid TOML: Invalid value (column 9); strings need quotes'),
+        ("unit = 0.02\n[[exercise]\n", "a.toml:2: not valid TOML: Expected ']]' at the end "
+         "of an array declaration (column 11); close the header as [[exercise]]"),
+        ("unit = 1\nx = [1,\n2,\n",
+         "a.toml:3: not valid TOML: Invalid value (at the end of the file); finish the last"),
+        (f"unit = 1\n{_EXERCISE}id = 'b'\n",
+         "a.toml:7: not valid TOML: Cannot overwrite a value (column 9); a key may appear once"),
+        (f"unit = 1\n{_EXERCISE.replace('[[exercise]]', '[exercise]')}",
+         "a.toml:2: [exercise] is a single table, not a list of exercises; write [[exercise]]"),
+        # A quoted key sits on its own line, not on its table's header.
+        (f"""unit = 1\n{_EXERCISE.replace("pattern='map'", '"pattern" = "mapp"')}""",
+         "a.toml:4: unknown pattern 'mapp'"),
     ],
 )
 def test_assignment_mistakes_name_the_line(text: str, expected: str) -> None:
@@ -116,9 +163,31 @@ def test_assignment_mistakes_name_the_line(text: str, expected: str) -> None:
     assert str(error.value).startswith(expected)
 
 
+@pytest.mark.parametrize(
+    ("glob", "matches"),
+    [("*.py", True), ("ex1*", True), ("ex1.p?", True), ("**/*.py", True), ("*.py*", True),
+     ("*.txt", False), ("*.PY", False), (".py", False), ("[!.]py", False), ("ex1/", False)],
+)
+def test_a_file_glob_must_be_able_to_name_a_script(glob: str, matches: bool) -> None:
+    # A name such as ".py" has no suffix to Path, so the grader would not take it either.
+    text = f"unit = 1\n{_EXERCISE.replace('a.py', glob)}"
+    if matches:
+        assert parse(text, "a.toml").exercises[0].file == glob
+    else:
+        with pytest.raises(AssignmentError, match=r"^a\.toml:5: file .* can never match"):
+            parse(text, "a.toml")
+
+
 def test_a_missing_assignment_file_says_which(tmp_path: Path) -> None:
     with pytest.raises(AssignmentError, match=r"nope\.toml: cannot read the assignment file"):
         load(tmp_path / "nope.toml")
+
+
+def test_an_assignment_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "latin.toml").write_bytes(b"unit = 1\n# caf\xe9\n")
+    with pytest.raises(AssignmentError, match=r"latin\.toml:2: not UTF-8 text \(byte 0xe9\); "
+                                              r"save the assignment file as UTF-8"):
+        load(tmp_path / "latin.toml")
 
 
 def test_durations_come_from_the_assignment(tmp_path: Path) -> None:
