@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +44,13 @@ _MEMORY_MB = (64, 1 << 30)  # the ceiling keeps RLIMIT_AS in bytes within a sign
 _MEMORY_WHY = ("it caps each process's address space in MiB, and a Python interpreter needs "
                "16 MiB just to import multiprocessing and concurrent.futures, and a process "
                "pool about 40")
+def default_processes() -> int:
+    """The default process cap: 64, or more on a machine whose ``os.cpu_count()`` (what a
+    ``ProcessPoolExecutor()`` starts, each worker with a thread or two of its own) would
+    need it, so correct pool code is never cut off by the size of the grader's machine."""
+    return max(64, 4 * (os.cpu_count() or 1) + 32)
+
+
 _PROCESSES = (32, 1 << 22)  # the ceiling is Linux's largest pid_max
 _PROCESSES_WHY = ("every process and thread of a run counts, and the lesson's loop of ten "
                   "processes already needs 13 under forkserver")
@@ -92,7 +100,7 @@ class Assignment:
     start_method: str | None = None
     timeout: float | None = None
     memory: int = 1 << 30
-    processes: int = 64
+    processes: int = field(default_factory=default_processes)
     output: int = 1 << 20
     python: str | None = None
 
@@ -219,7 +227,7 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
         if "timeout" in data else None,
         memory=int(_number(data, "memory_mb", bad, default=1024, whole=True,
                            least=_MEMORY_MB[0], most=_MEMORY_MB[1], why=_MEMORY_WHY)) << 20,
-        processes=int(_number(data, "processes", bad, default=64, whole=True,
+        processes=int(_number(data, "processes", bad, default=default_processes(), whole=True,
                               least=_PROCESSES[0], most=_PROCESSES[1], why=_PROCESSES_WHY)),
         output=int(_number(data, "output_kb", bad, default=1024, whole=True,
                            least=_OUTPUT_KB, why=_OUTPUT_WHY)) << 10,

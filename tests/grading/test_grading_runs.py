@@ -224,3 +224,9 @@ def test_the_main_guard_verdict_does_not_rest_on_the_shorter_sleeps_of_its_first
     entry = grade_exercise(folder, ex, assignment)
     assert _statuses(entry)["main_guard"] == "pass", _message(entry, "main_guard")
     assert not run_processes()
+
+
+def test_the_default_process_cap_leaves_room_for_a_pool_on_this_machine() -> None:
+    # ProcessPoolExecutor() starts os.cpu_count() workers, each with threads of its own.
+    cap = load(None).processes
+    assert cap >= 64 and cap > 3 * (os.cpu_count() or 1)
