@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Generator
 from pathlib import Path
 
@@ -79,17 +80,46 @@ class GradeItem(pytest.Item):
         self.entry: dict[str, object] | None = None
 
     def runtest(self) -> None:
-        entry = grade_exercise(self.folder, self.exercise, self.assignment,
-                               xdist_workers=xdist_workers(), owner=owner_of(self.config))
+        entry, error = self._grade()
         self.entry = entry
         self.user_properties += [("score", entry["score"]), ("max_score", entry["max_score"]),
                                  ("status", entry["status"])]
         if entry["status"] != "pass":
             # The explanation is the whole story; a traceback into the grader would hide it.
-            pytest.fail(_explain(self.submission, entry), pytrace=False)
+            pytest.fail(_explain(self.submission, entry) + _traceback(error), pytrace=False)
+
+    def _grade(self) -> tuple[dict[str, object], BaseException | None]:
+        try:
+            return grade_exercise(self.folder, self.exercise, self.assignment,
+                                  xdist_workers=xdist_workers(), owner=owner_of(self.config)), None
+        except (KeyboardInterrupt, pytest.exit.Exception):
+            raise
+        except (Exception, pytest.fail.Exception) as error:
+            # A grader that fails (pytest-timeout's stop, a bug) still gives the exercise its
+            # place in every report, failed with the reason, rather than none at all.
+            return not_graded(self.folder, self.exercise, _reason(error)), error
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.folder, None, f"{self.submission}: {self.exercise.id} ({self.exercise.pattern})"
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, pytest.fail.Exception):
+        # pytest-timeout's outer guard, or another plugin that stopped the item
+        what = f"grading was stopped before it finished ({str(error.msg or error).rstrip('.')})"
+    else:
+        what = f"the grader failed before it finished ({type(error).__name__}: {error})"
+    return (f"{what}; nothing was graded, so it scores 0. Grade it again (pytest --lf) for a "
+            "verdict.")
+
+
+def _traceback(error: BaseException | None) -> str:
+    """The grader's own traceback when it broke, which is what a bug report needs; a stop
+    (pytest-timeout's) is told by the reason alone."""
+    if error is None or isinstance(error, pytest.fail.Exception):
+        return ""
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    return "\n\n" + "".join(lines).rstrip()
 
 
 def _explain(submission: str, entry: dict[str, object]) -> str:

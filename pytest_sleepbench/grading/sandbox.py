@@ -18,6 +18,7 @@ import re
 import resource
 import selectors
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -176,8 +177,23 @@ def _token(base: Path) -> str:
     return str(base / "rec" / "intervals.jsonl")
 
 
+def _copy_skip(folder: str, names: list[str]) -> set[str]:
+    """What the run's copy leaves out: caches, and special files (fifos, sockets, devices),
+    which no exercise needs and which ``copytree`` cannot copy (it fails, or blocks opening a
+    fifo). Symbolic links are copied as links, so they are kept whatever they point to."""
+    skipped = set(_COPY_SKIP(folder, names))
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            continue  # gone since it was listed: copytree reports it, as for any other
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skipped.add(name)
+    return skipped
+
+
 def _prepare(base: Path, submission: Path, uid: int | None) -> None:
-    shutil.copytree(submission, base / "work", symlinks=True, ignore=_COPY_SKIP)
+    shutil.copytree(submission, base / "work", symlinks=True, ignore=_copy_skip)
     (base / "hook").mkdir()
     shutil.copyfile(_HOOK, base / "hook" / "sitecustomize.py")
     for name in ("rec", "tmp"):
