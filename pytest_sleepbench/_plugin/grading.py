@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+import types
 from collections.abc import Generator
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def configure(config: pytest.Config) -> None:
     root = config.invocation_params.dir / str(folder)
     if not root.is_dir():
         raise pytest.UsageError(f"--sleepbench-grade: {root} is not a folder of submissions")
+    _refuse_what_was_read_inside(config, root)
     try:
         assignment = load(report_path(config, "assignment"))
     except AssignmentError as error:
@@ -50,6 +52,32 @@ def configure(config: pytest.Config) -> None:
         from .xdist import XdistGrading
 
         config.pluginmanager.register(XdistGrading(config), "sleepbench-xdist")
+
+
+def _refuse_what_was_read_inside(config: pytest.Config, root: Path) -> None:
+    """Stop a run whose ini file or conftest lies inside the graded folder (pytest run in
+    place, from inside a learner's folder): pytest has read it before any plugin could say
+    no, so its settings and code would have shaped the grading."""
+    inside = root.resolve()
+    read = [config.inipath] if config.inipath is not None else []
+    for path in [*read, *_conftests(config)]:
+        if path.resolve().is_relative_to(inside):
+            raise pytest.UsageError(
+                f"--sleepbench-grade: pytest read {path}, inside the graded folder {root}, "
+                "before grading could start, and a grading run must take nothing from the "
+                "submissions. Run it from outside the folder, for instance from its parent: "
+                f"cd {inside.parent} && pytest -p sleepbench --sleepbench-grade={inside.name} "
+                "(add --rootdir=/tmp -c /dev/null to read no ini file at all)")
+
+
+def _conftests(config: pytest.Config) -> list[Path]:
+    # pytest registers every conftest it imports as a plugin: the module itself.
+    found = []
+    for plugin in config.pluginmanager.get_plugins():
+        file = getattr(plugin, "__file__", None)
+        if isinstance(plugin, types.ModuleType) and file and Path(file).name == "conftest.py":
+            found.append(Path(file))
+    return found
 
 
 class Submission(pytest.Collector):

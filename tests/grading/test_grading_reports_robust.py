@@ -11,6 +11,7 @@ import io
 import json
 import os
 import socket
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,37 @@ def test_pytest_timeout_stopping_an_exercise_leaves_a_not_graded_entry(
         "runs: not graded: grading was stopped before it finished (Timeout (>2.0s) from "
         "pytest-timeout); nothing was graded")
     assert _csv(pytester)["victim"]["max_score"] == "10"
+
+
+LEARNER_CONFTEST = "open('tripwire', 'w').write('imported')\n"
+
+
+@pytest.mark.parametrize("planted", ["pyproject.toml", "conftest.py"])
+def test_pytest_run_inside_the_graded_folder_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, planted: str
+) -> None:
+    mine = copy_reference(pytester.path / "mine", "ex1_serial.py")
+    if planted == "conftest.py":
+        (mine / planted).write_text(LEARNER_CONFTEST)
+    else:
+        (mine / planted).write_text(textwrap.dedent("""\
+            [tool.pytest.ini_options]
+            addopts = "--sleepbench-csv=planted.csv"
+        """))
+    monkeypatch.chdir(mine)
+    result = pytester.runpytest_subprocess("--sleepbench-grade=.", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        f"*--sleepbench-grade: pytest read */mine/{planted}, inside the graded folder */mine, "
+        "before grading could start*Run it from outside the folder, for instance from its "
+        "parent: cd * && pytest -p sleepbench --sleepbench-grade=mine*"])
+    assert "sleepbench gradebook" not in result.stdout.str()
+    assert not (mine / "planted.csv").exists()
+    # From the parent, the same folder is graded, and nothing in it is read.
+    monkeypatch.chdir(pytester.path)
+    (mine / "tripwire").unlink(missing_ok=True)
+    outside = pytester.runpytest_subprocess("--sleepbench-grade=mine", "-p", "no:cacheprovider",
+                                            "-k", "ex1")
+    outside.assert_outcomes(passed=1, deselected=5)
+    assert not (mine / "tripwire").exists()
+    assert not (pytester.path / "tripwire").exists()
