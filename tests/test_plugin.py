@@ -229,15 +229,28 @@ def test_runs_on_xdist_workers_reach_the_summary(pytester: pytest.Pytester) -> N
     ]
 
 
-@pytest.mark.parametrize(
-    ("method", "start_method"),
-    [("signal", "fork"), ("signal", "spawn"), ("thread", "fork"), ("thread", "spawn"),
-     ("thread", "forkserver")],
-)
+# An idle pool worker waits on its call queue, not in a sleep: as_completed over 0 and 1000
+# leaves one. Under xdist a worker killed by a thread-method timeout stays a zombie while its
+# children hold its pipes, so they must not take it for alive.
+_CUT_OFF = [
+    ("signal", "fork", "process_loop", ()), ("signal", "spawn", "process_loop", ()),
+    ("thread", "fork", "process_loop", ()), ("thread", "spawn", "process_loop", ()),
+    ("thread", "forkserver", "process_loop", ()),
+    ("thread", "fork", "as_completed", ()), ("thread", "spawn", "as_completed", ()),
+    ("thread", "forkserver", "as_completed", ()),
+    ("thread", "fork", "processes", ("-n", "1")), ("thread", "fork", "as_completed", ("-n", "1")),
+]
+
+
+@pytest.mark.parametrize(("method", "start_method", "pattern", "extra"), _CUT_OFF)
 def test_a_run_cut_off_by_pytest_timeout_leaves_no_process_behind(
-    pytester: pytest.Pytester, method: str, start_method: str
+    pytester: pytest.Pytester, method: str, start_method: str, pattern: str,
+    extra: tuple[str, ...],
 ) -> None:
     pids = pytester.path / "pids.json"
+    durations = {"process_loop": [1000] * 4, "processes": [1000, 1000],
+                 "as_completed": [0, 1000]}[pattern]
+    workers = ", workers=2" if pattern == "as_completed" else ""
     pytester.makepyfile(f"""
         import json, threading, time
         import psutil
@@ -248,14 +261,15 @@ def test_a_run_cut_off_by_pytest_timeout_leaves_no_process_behind(
                 kids = [p.pid for p in psutil.Process().children(recursive=True)]
                 open({str(pids)!r}, "w").write(json.dumps(kids))
             threading.Thread(target=spy, daemon=True).start()
-            sleepbench.run("process_loop", [1000] * 4)
+            sleepbench.run({pattern!r}, {durations!r}{workers})
     """)
     result = pytester.runpytest_subprocess("--timeout=1.5", f"--timeout-method={method}",
                                            "--sleepbench-unit=1",
-                                           f"--sleepbench-start-method={start_method}")
+                                           f"--sleepbench-start-method={start_method}", *extra,
+                                           timeout=60)
     assert result.ret != 0
     kids = json.loads(pids.read_text())
-    assert len(kids) >= 4
+    assert len(kids) >= 2
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(psutil.pid_exists(k) for k in kids):
         time.sleep(0.05)
@@ -413,3 +427,26 @@ def test_rerunning_only_plain_tests_does_not_calibrate(pytester: pytest.Pytester
     again = pytester.runpytest_subprocess("--sleepbench-start-method=spawn", "--lf")
     again.assert_outcomes(failed=1)
     assert "sleepbench calibration" not in again.stdout.str()
+
+
+def test_a_patched_clock_cannot_fool_the_measurement(pytester: pytest.Pytester) -> None:
+    # The patch is in place before the test first asks for sleepbench, so only a clock bound
+    # when the plugin loaded still reads real time.
+    pytester.makeconftest("""
+        import itertools, time
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def jumping_clock(monkeypatch):
+            ticks = itertools.count(step=100.0)
+            for name in ("perf_counter", "monotonic", "time"):
+                monkeypatch.setattr(time, name, lambda: next(ticks))
+    """)
+    pytester.makepyfile("""
+        def test_probe_reads_real_time(request):
+            bench = request.getfixturevalue("sleepbench")
+            bench.probe(0.02)()
+            (interval,) = bench.timeline.intervals
+            assert 0.02 <= interval.end - interval.start < 1
+    """)
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)

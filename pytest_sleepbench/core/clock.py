@@ -10,10 +10,11 @@ comparable.
 from __future__ import annotations
 
 import os
+import threading
 from time import perf_counter as now
 from time import sleep as _os_sleep
 
-__all__ = ["now", "sleep_for"]
+__all__ = ["alive", "now", "sleep_for", "watch_owner"]
 
 # How long one slice of a sleep may last before checking that the parent is still alive.
 _SLICE = 0.05
@@ -35,16 +36,36 @@ def sleep_for(seconds: float, *, watch: int | None = None) -> tuple[float, float
         if left <= 0:
             break
         _os_sleep(left if watch is None else min(left, _SLICE))
-        if watch is not None and not _alive(watch):
+        if watch is not None and not alive(watch):
             os._exit(3)
     return start, now()
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process: a dead one its parent has not reaped yet (an
+    xdist worker killed by a thread-method timeout, whose controller waits on pipes the
+    children still hold) answers ``kill(pid, 0)`` too, so its state is read where Linux
+    shows it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, but another user's: not ours to judge
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[-1].split()
+    except OSError:
+        return True
+    return fields[:1] not in ([b"Z"], [b"X"])
+
+
+def watch_owner(pid: int) -> None:
+    """Exit this process once ``pid`` is gone, from a daemon thread: for a pool's worker,
+    which waits on its call queue between tasks, where no sleep can notice."""
+    def watch() -> None:
+        while alive(pid):
+            _os_sleep(_SLICE)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="sleepbench-watch", daemon=True).start()

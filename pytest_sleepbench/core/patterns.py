@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
-from .clock import now, sleep_for
+from .clock import now, sleep_for, watch_owner
 from .lesson import (
     DEFAULT_DURATIONS,
     PATTERNS,
@@ -178,7 +178,11 @@ def _run_pool(
     workers: int | None,
 ) -> tuple[list[int], int, int]:
     main = os.getpid()
-    executor = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    # Each worker watches this process from its start: an idle one waits on the call queue,
+    # whose write end it holds itself, and would otherwise outlive a test cut off by a
+    # thread-method timeout.
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=watch_owner, initargs=(main,))
     requested: int = executor._max_workers  # type: ignore[attr-defined]
     results: list[int] = []
     try:

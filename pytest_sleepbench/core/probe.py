@@ -6,7 +6,8 @@ executor or a ``Process`` of any start method, and each call lands in the same t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 from .clock import now, sleep_for
 from .sink import Sink
@@ -15,7 +16,10 @@ __all__ = ["AsyncProbe", "Probe"]
 
 
 def _label(args: tuple[object, ...]) -> str:
-    return ", ".join(repr(a) for a in args)[:40]
+    try:
+        return ", ".join(repr(a) for a in args)[:40]
+    except Exception:  # a caller's object whose repr fails must not fail the probe
+        return f"{len(args)} argument(s)"
 
 
 @dataclass(frozen=True)
@@ -24,9 +28,13 @@ class Probe:
 
     seconds: float
     sink: Sink
+    owner: int = field(default_factory=os.getpid)
+    """The process the probe was made in: called in another process, the call ends that
+    process once the owner is gone, so a test cut off by a timeout leaves none behind."""
 
     def __call__(self, *args: object, **kwargs: object) -> None:
-        start, end = sleep_for(self.seconds)
+        watch = None if os.getpid() == self.owner else self.owner
+        start, end = sleep_for(self.seconds, watch=watch)
         self.sink.record(None, self.seconds, start, end, label=_label(args))
 
 
