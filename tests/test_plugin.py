@@ -327,6 +327,14 @@ def test_sessions_that_do_not_use_it_do_not_calibrate(pytester: pytest.Pytester)
     assert "sleepbench calibration" not in result.stdout.str()
 
 
+def test_collecting_only_does_not_calibrate(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_uses(sleepbench): pass")
+    result = pytester.runpytest_subprocess("--co", "--sleepbench-start-method=spawn")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*test_uses*"])
+    assert "sleepbench calibration" not in result.stdout.str()
+
+
 def test_sessions_that_do_not_use_it_import_neither_core_grading_nor_reports(
     pytester: pytest.Pytester,
 ) -> None:

@@ -69,7 +69,7 @@ class SessionPlugin:
     def pytest_report_collectionfinish(self, items: list[pytest.Item]) -> str | None:
         # Calibrating starts processes (most of a second under spawn), so it happens only in
         # sessions that collected a test using sleepbench.
-        if not self.used:
+        if not self.used or self.config.option.collectonly:
             return None
         from ..core.bounds import auto_tolerance
         from ..core.calibrate import cached as calibration_for
