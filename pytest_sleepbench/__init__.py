@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .core.bench import Bench
     from .core.calibrate import Calibration
     from .core.lesson import DEFAULT_DURATIONS, PATTERNS, START_METHODS
     from .core.model import Schedule, list_schedule
@@ -29,6 +30,7 @@ _HOMES = {
     "PATTERNS": "lesson",
     "START_METHODS": "lesson",
     "AsyncProbe": "probe",
+    "Bench": "bench",
     "Calibration": "calibrate",
     "Interval": "sink",
     "Probe": "probe",
@@ -46,6 +48,7 @@ __all__ = [
     "PATTERNS",
     "START_METHODS",
     "AsyncProbe",
+    "Bench",
     "Calibration",
     "Interval",
     "Probe",

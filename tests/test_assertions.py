@@ -235,3 +235,30 @@ def test_durations_are_checked_before_anything_runs(
 ) -> None:
     with pytest.raises(ValueError, match=error):
         bench.run("map", durations)
+
+
+@pytest.mark.parametrize(
+    ("durations", "workers", "error", "says"),
+    [("123", None, TypeError, "durations must be"), ([True, 1], None, TypeError, "numbers"),
+     ([1, 1], 1.5, TypeError, "workers must be a whole number"),
+     ([1, 1], True, TypeError, "workers must be a whole number"),
+     ([1, -1], None, ValueError, "not negative")],
+)
+def test_wrong_arguments_are_named_before_anything_runs(
+    bench: Bench, durations: object, workers: object, error: type[Exception], says: str,
+) -> None:
+    with pytest.raises(error, match=says):
+        bench.run("map", durations, workers=workers)  # type: ignore[arg-type]
+    assert bench.runs == []
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), float("nan"), -1.0])
+def test_a_probe_sleeps_a_finite_time(bench: Bench, seconds: float) -> None:
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        bench.probe(seconds)
+
+
+def test_the_bench_is_importable_from_the_package() -> None:
+    import pytest_sleepbench
+
+    assert pytest_sleepbench.Bench is Bench

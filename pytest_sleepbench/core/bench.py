@@ -8,6 +8,7 @@ This is what the ``sleepbench`` fixture hands a test, and it works the same outs
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -116,6 +117,9 @@ class Bench:
 
 
 def _checked(seconds: float) -> float:
-    if not seconds >= 0:
-        raise ValueError(f"a probe sleeps a non-negative number of seconds, got {seconds!r}")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"a probe sleeps a number of seconds, got {seconds!r}")
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"a probe sleeps a finite, non-negative number of seconds, "
+                         f"got {seconds!r}")
     return float(seconds)

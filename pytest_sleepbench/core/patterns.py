@@ -79,14 +79,20 @@ def check_arguments(
     """Raise ``ValueError`` naming what is wrong with a pattern's arguments, before running."""
     if pattern not in DEFAULT_DURATIONS:
         raise ValueError(f"unknown pattern {pattern!r}; expected one of {', '.join(PATTERNS)}")
+    if isinstance(durations, str | bytes) or not isinstance(durations, Sequence):
+        raise TypeError(f"durations must be a sequence of numbers, got {durations!r}")
     if not durations:
         raise ValueError(f"{pattern} needs at least one duration")
+    if any(isinstance(d, bool) or not isinstance(d, int | float) for d in durations):
+        raise TypeError(f"durations must be numbers of tutorial seconds, got {list(durations)}")
     if any(not math.isfinite(d) or d < 0 for d in durations):
         raise ValueError(f"durations must be finite and not negative, got {list(durations)}")
     if not (math.isfinite(unit) and unit > 0):
         raise ValueError(f"unit must be a positive number of seconds, got {unit}")
     if workers is not None and pattern not in POOL_PATTERNS:
         raise ValueError(f"workers= applies to {', '.join(POOL_PATTERNS)}, not to {pattern!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise TypeError(f"workers must be a whole number, got {workers!r}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     methods = multiprocessing.get_all_start_methods()

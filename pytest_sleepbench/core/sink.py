@@ -99,8 +99,11 @@ class Sink:
             return
         for line in text.splitlines():
             # A task killed mid-write leaves at most one torn last line; it is not an interval.
-            if line.endswith("}"):
-                yield Interval.from_dict(json.loads(line))
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            yield Interval.from_dict(record)
 
     def read(self) -> list[Interval]:
         return sorted(self, key=lambda i: (i.start, i.end))
