@@ -13,7 +13,7 @@ import json
 import time
 import traceback
 import types
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from ..grading.assignment import Assignment, AssignmentError, Exercise, load
 from ..grading.grade import discover, grade_exercise, not_graded
 from ..grading.sandbox import sandbox_uid
 from .keys import GRADEBOOK_KEY
-from .options import grade_folder, report_path
+from .options import grade_folder, html_path, report_path
 from .settings import xdist_workers
 from .xdist import owner_of
 
@@ -33,6 +33,10 @@ __all__ = ["GradeItem", "GradingPlugin", "configure"]
 # exercise's graded entry from a worker to the controller.
 REPORT_ATTR = "sleepbench_grade"
 NODE_PREFIX = "sleepbench-grade/"
+REPORTS = {"json": "JSON", "csv": "CSV", "gradescope": "Gradescope"}
+Pair = tuple[str, str]
+"""(submission, exercise id)."""
+
 
 def configure(config: pytest.Config) -> None:
     folder = grade_folder(config)
@@ -46,7 +50,11 @@ def configure(config: pytest.Config) -> None:
         assignment = load(report_path(config, "assignment"))
     except AssignmentError as error:
         raise pytest.UsageError(str(error)) from None
-    config.pluginmanager.register(GradingPlugin(config, root, assignment), "sleepbench-grading")
+    found = discover(root, assignment)
+    # Workers write no report; the controller has checked the paths before starting them.
+    targets = {} if hasattr(config, "workerinput") else _targets(config, several=len(found) != 1)
+    config.pluginmanager.register(GradingPlugin(config, root, assignment, found, targets),
+                                  "sleepbench-grading")
     if config.pluginmanager.hasplugin("xdist"):
         # Its hooks exist only when xdist is installed, so registering it otherwise would fail.
         from .xdist import XdistGrading
@@ -78,6 +86,42 @@ def _conftests(config: pytest.Config) -> list[Path]:
         if isinstance(plugin, types.ModuleType) and file and Path(file).name == "conftest.py":
             found.append(Path(file))
     return found
+
+
+def _option(config: pytest.Config, key: str) -> str:
+    """How the user named a report's path: its option, else its ini key."""
+    given = config.getoption(f"sleepbench_{key}")
+    return f"--sleepbench-{key}" if given else f"sleepbench_{key} (ini)"
+
+
+def _targets(config: pytest.Config, *, several: bool) -> dict[str, Path]:
+    """The reports to write and where, checked now: a path that cannot take its report stops
+    the run before any grading time is spent, not with a traceback at its end."""
+    targets: dict[str, Path] = {}
+    for key in REPORTS:
+        path = report_path(config, key)
+        if path is None:
+            continue
+        folder = key == "gradescope" and several
+        problem = reports.path_problem(path, folder=folder)
+        if problem is not None:
+            mismatch = path.exists() and path.is_dir() != folder
+            hint = (_gradescope_hint(path, folder) if key == "gradescope" and mismatch
+                    else "; name a file" if mismatch else "")
+            raise pytest.UsageError(f"{_option(config, key)}: {problem}{hint}")
+        clash = next((k for k, p in targets.items() if p.resolve() == path.resolve()), None)
+        if clash is not None:
+            raise pytest.UsageError(f"{_option(config, key)}: {path} is also the path of "
+                                    f"{_option(config, clash)}; give each report its own")
+        targets[key] = path
+    return targets
+
+
+def _gradescope_hint(path: Path, folder: bool) -> str:
+    if folder:
+        return " (one per submission, since several are graded); name a folder"
+    return (" (Gradescope's results.json, since one submission is graded); name a file, for "
+            f"instance {path / 'results.json'}")
 
 
 class Submission(pytest.Collector):
@@ -150,6 +194,14 @@ def _traceback(error: BaseException | None) -> str:
     return "\n\n" + "".join(lines).rstrip()
 
 
+def _pair(nodeid: str) -> Pair | None:
+    """The (submission, exercise id) of a grading item's node id."""
+    if not nodeid.startswith(NODE_PREFIX):
+        return None
+    name, _, ident = nodeid.removeprefix(NODE_PREFIX).rpartition("::")
+    return name, ident
+
+
 def _explain(submission: str, entry: dict[str, object]) -> str:
     head = (f"{submission} {entry['id']} ({entry['pattern']}): {entry['score']:g} of "
             f"{entry['max_score']:g} point(s)")
@@ -162,13 +214,24 @@ def _explain(submission: str, entry: dict[str, object]) -> str:
 
 
 class GradingPlugin:
-    def __init__(self, config: pytest.Config, root: Path, assignment: Assignment) -> None:
+    def __init__(self, config: pytest.Config, root: Path, assignment: Assignment,
+                 found: list[tuple[str, Path]], targets: dict[str, Path]) -> None:
         self.config = config
         self.root = root
         self.assignment = assignment
+        self.found = found
+        self.targets = targets
         self.entries: list[tuple[str, dict[str, object]]] = []
         self.graded: set[tuple[str, object]] = set()
+        self.selected: dict[Pair, None] = {}
+        """The items this run was to grade, in collection order (an ordered set)."""
         self.started = time.monotonic()
+        self.written: list[Path] = []
+        self.unwritten: list[str] = []
+        self.notes: list[tuple[str, bool]] = []
+        """Lines for the end of the gradebook, and whether each is a warning."""
+        self.cut_short: str | None = None
+        """How this run ended before grading all it selected, if it did."""
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         a = self.assignment
@@ -200,7 +263,7 @@ class GradingPlugin:
             Submission.from_parent(collector, name=name, path=folder, folder=folder,
                                    assignment=self.assignment,
                                    nodeid=f"{NODE_PREFIX}{name}")
-            for name, folder in discover(self.root, self.assignment)
+            for name, folder in self.found
         ]
         return pytest.CollectReport(collector.nodeid, "passed", None, found)
 
@@ -216,6 +279,21 @@ class GradingPlugin:
         own = exercise.timeout or self.assignment.timeout or (
             2 * sum(exercise.durations) * self.assignment.unit + 10)
         item.add_marker(pytest.mark.timeout(2 * own + 60))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # After deselection (-k, --lf): what this run grades.
+        self._select(item.nodeid for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        # Under xdist the controller collects nothing; its workers tell what they selected.
+        self._select(ids)
+
+    def _select(self, nodeids: Iterable[str]) -> None:
+        for nodeid in nodeids:
+            pair = _pair(nodeid)
+            if pair is not None:
+                self.selected[pair] = None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -246,14 +324,14 @@ class GradingPlugin:
         itself, which xdist logs next, becomes the item's teardown, passed: JUnit closes a test
         case and writes its properties (the scores) at its teardown.
         """
-        if not report.nodeid.startswith(NODE_PREFIX):
+        pair = _pair(report.nodeid)
+        if pair is None:
             return
-        name, _, ident = report.nodeid.removeprefix(NODE_PREFIX).rpartition("::")
+        name, ident = pair
         exercise = next((e for e in self.assignment.exercises if e.id == ident), None)
         if exercise is None or (name, ident) in self.graded:
             return  # a worker that died after sending the verdict loses nothing
-        folder = dict(discover(self.root, self.assignment)).get(name)
-        entry = not_graded(folder, exercise, why)
+        entry = not_graded(dict(self.found).get(name), exercise, why)
         properties: list[tuple[str, object]] = [
             ("score", 0.0), ("max_score", exercise.points), ("status", "fail")]
         call = pytest.TestReport(
@@ -272,23 +350,87 @@ class GradingPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if hasattr(self.config, "workerinput"):
+        # Collect-only grades nothing, so it must not replace the reports of a run that did.
+        if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
-        doc = reports.document(self.assignment, self.entries)
+        # Later layers win: what this run graded, then the earlier report, then a not-graded
+        # entry for what this run was to grade but never reached, so no total shrinks.
+        entries = reports.combine(self._unreached(session), self._earlier(), self.entries)
+        doc = reports.document(self.assignment, entries)
         self.config.stash[GRADEBOOK_KEY] = doc
+        self._note_incomplete(entries)
+        self._write(doc)
+        if self.unwritten and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def _unreached(self, session: pytest.Session) -> list[tuple[str, dict[str, object]]]:
+        if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            why = "the session was interrupted"
+        elif session.shouldfail or session.shouldstop:
+            why = f"the session stopped early ({session.shouldfail or session.shouldstop})"
+        else:
+            why = "the session ended"
+        exercises = {e.id: e for e in self.assignment.exercises}
+        folders = dict(self.found)
+        unreached = [
+            (name, not_graded(folders.get(name), exercises[ident], f"{why} {reports.STOPPED}"))
+            for name, ident in self.selected
+            if (name, ident) not in self.graded and ident in exercises
+        ]
+        self.cut_short = why if unreached else None
+        return unreached
+
+    def _earlier(self) -> list[tuple[str, dict[str, object]]]:
+        """What to keep of the JSON report already there: the entries of submissions and
+        exercises that still exist, so a run of some items updates the class's reports."""
+        everything = {(name, e.id) for name, _ in self.found for e in self.assignment.exercises}
+        partial = set(self.selected) != everything
+        target = self.targets.get("json")
+        found, what = (reports.earlier_entries(target, self.assignment) if target is not None
+                       else (None, "--sleepbench-json is not set"))
+        kept = [(n, e) for n, e in found or [] if (n, str(e["id"])) in everything
+                and (n, str(e["id"])) not in self.graded]
+        if found is not None and kept:
+            self.notes.append((f"sleepbench: merged with {what}: {len(self.graded)} "
+                               f"exercise(s) graded in this run, {len(kept)} kept from it",
+                               False))
+        elif found is None and partial and self._reporting():
+            self.notes.append((
+                f"sleepbench warning: the reports hold only the {len(self.selected)} exercise(s) "
+                f"selected in this run, of {len(everything)} ({what}, so there is nothing to "
+                "merge them with)", True))
+        return kept
+
+    def _reporting(self) -> bool:
+        return bool(self.targets) or html_path(self.config) is not None
+
+    def _note_incomplete(self, entries: list[tuple[str, reports.Entry]]) -> None:
+        stopped = sum(reports.stopped(e) for _, e in entries)
+        if stopped:
+            cause = self.cut_short or "an earlier session ended"
+            self.notes.append((
+                f"sleepbench: the gradebook is incomplete: {stopped} exercise(s) were not "
+                f"graded: {cause} before them; they score 0 and show as `stopped`. Grade them "
+                "again to complete it.", True))
+
+    def _write(self, doc: dict[str, object]) -> None:
+        # Each report on its own: one that cannot be written keeps none of the others back.
         elapsed = time.monotonic() - self.started
-        self.written: list[Path] = []
-        target = report_path(self.config, "json")
-        if target is not None:
-            reports.write_atomic(target, json.dumps(doc, indent=2) + "\n")
-            self.written.append(target)
-        target = report_path(self.config, "csv")
-        if target is not None:
-            reports.write_atomic(target, reports.to_csv(doc))
-            self.written.append(target)
-        target = report_path(self.config, "gradescope")
-        if target is not None:
-            self.written += reports.write_gradescope(target, doc, elapsed)
+        for key, target in self.targets.items():
+            try:
+                if key == "json":
+                    reports.write_atomic(target, json.dumps(doc, indent=2) + "\n")
+                    self.written.append(target)
+                elif key == "csv":
+                    reports.write_atomic(target, reports.to_csv(doc))
+                    self.written.append(target)
+                else:
+                    self.written += reports.write_gradescope(
+                        target, doc, elapsed, folder=len(self.found) != 1)
+            except OSError as error:
+                self.unwritten.append(
+                    f"sleepbench could not write the {REPORTS[key]} report "
+                    f"({_option(self.config, key)}) {target}: {error.strerror or error}")
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if hasattr(self.config, "workerinput"):
@@ -300,5 +442,9 @@ class GradingPlugin:
         tr.section("sleepbench gradebook")
         for line in reports.gradebook_text(doc):
             tr.write_line(line)
-        for path in getattr(self, "written", []):
+        for note, warning in self.notes:
+            tr.write_line(note, yellow=warning, bold=warning)
+        for path in self.written:
             tr.write_line(f"wrote {path}")
+        for line in self.unwritten:
+            tr.write_line(line, red=True, bold=True)

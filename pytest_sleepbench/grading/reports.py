@@ -16,9 +16,16 @@ from pathlib import Path
 
 from .assignment import Assignment
 
-__all__ = ["document", "gradebook_text", "gradescope", "to_csv", "write_atomic", "write_gradescope"]
+__all__ = ["STOPPED", "combine", "document", "earlier_entries", "gradebook_text", "gradescope",
+           "path_problem", "stopped", "to_csv", "write_atomic", "write_gradescope"]
 
 Entry = Mapping[str, object]
+
+#: How the reason of an exercise the session never reached ends (see grading's not-graded
+#: entries): the gradebook marks it ``stopped``, apart from one whose grader crashed.
+STOPPED = "before this exercise was graded"
+
+_ENTRY_KEYS = frozenset({"id", "pattern", "status", "score", "max_score", "wall", "checks"})
 
 
 def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]]) -> dict[str, object]:
@@ -85,9 +92,20 @@ def gradebook_text(doc: Mapping[str, object]) -> list[str]:
     return lines
 
 
+def stopped(exercise: Mapping[str, object]) -> bool:
+    """Whether the entry is of an exercise the session ended before it was graded."""
+    checks = exercise.get("checks")
+    first = checks[0] if isinstance(checks, list) and checks else None
+    message = str(first.get("message", "")) if isinstance(first, dict) else ""
+    return (exercise.get("wall") is None and message.startswith("runs: not graded:")
+            and message.endswith(STOPPED))
+
+
 def _cell(exercise: Mapping[str, object]) -> str:
     if exercise["status"] == "missing":
         return "missing"
+    if stopped(exercise):
+        return "stopped"
     if exercise["status"] == "fail" and exercise.get("wall") is None:
         # Graded entries always have a wall; one whose grader died (grade.not_graded) has none.
         return "crashed"
@@ -164,13 +182,20 @@ def _umask() -> int:
     return mask
 
 
-def write_gradescope(path: str | Path, doc: Mapping[str, object], execution_time: float
-                     ) -> list[Path]:
-    """``results.json`` at ``path`` for one submission; for several, ``path`` is a folder
-    with ``<submission>.json`` each (Gradescope grades one submission per run)."""
+def write_gradescope(path: str | Path, doc: Mapping[str, object], execution_time: float,
+                     *, folder: bool) -> list[Path]:
+    """``results.json`` at ``path`` for one submission; with ``folder`` (several submissions),
+    ``path`` is a folder with ``<submission>.json`` each (Gradescope grades one submission per
+    run).
+
+    The caller chooses from the submissions there are, not from those graded in this run, so
+    that a run of some items writes where a run of all of them does.
+    """
     subs = _subs(doc)
     target = Path(path)
-    if len(subs) == 1:
+    if not folder:
+        if not subs:
+            return []
         write_atomic(target, json.dumps(gradescope(subs[0], execution_time), indent=2) + "\n")
         return [target]
     written = []
@@ -179,3 +204,53 @@ def write_gradescope(path: str | Path, doc: Mapping[str, object], execution_time
         write_atomic(out, json.dumps(gradescope(sub, execution_time), indent=2) + "\n")
         written.append(out)
     return written
+
+
+def path_problem(path: Path, *, folder: bool) -> str | None:
+    """Why a report cannot be written at ``path`` (a file, or with ``folder`` a folder of
+    files), or None. Checked before grading, so that a wrong path costs no grading time."""
+    if folder and path.exists() and not path.is_dir():
+        return f"{path} is a file, where a folder of <submission>.json files is written"
+    if not folder and path.is_dir():
+        return f"{path} is a folder, where the report file is written"
+    ancestor = next((p for p in path.parents if p.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        return f"{ancestor} is a file, so nothing can be written under it"
+    if ancestor is not None and not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"{ancestor} is not writable"
+    return None
+
+
+def earlier_entries(path: Path, assignment: Assignment
+                    ) -> tuple[list[tuple[str, dict[str, object]]] | None, str]:
+    """The entries of the JSON report already at ``path``, if it can be merged with this run's
+    (schema 1, made with the same assignment), with what was found; else None and why not.
+
+    The assignment's path is left out of the comparison: the same exercises, unit and limits
+    are the same grading, wherever the file lies or however it was named.
+    """
+    if not path.exists():
+        return None, f"no earlier report at {path}"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"the earlier report at {path} cannot be read as JSON ({error})"
+    if not isinstance(doc, dict) or doc.get("schema") != 1:
+        return None, f"the earlier report at {path} is not of schema 1"
+    ours = json.loads(json.dumps(assignment.to_dict()))
+    theirs = doc.get("assignment")
+    if not isinstance(theirs, dict) or {**theirs, "path": None} != {**ours, "path": None}:
+        return None, f"the earlier report at {path} was made with another assignment"
+    # An entry is kept only whole enough for every report to be written from it.
+    found = [(str(sub["name"]), e) for sub in _subs(doc) for e in _exercises(sub)
+             if "name" in sub and e.keys() >= _ENTRY_KEYS]
+    return found, f"the earlier report at {path}"
+
+
+def combine(*layers: Iterable[tuple[str, Entry]]) -> list[tuple[str, Entry]]:
+    """One entry per (submission, exercise id): that of the last layer that has one."""
+    chosen: dict[tuple[str, str], tuple[str, Entry]] = {}
+    for layer in layers:
+        for name, entry in layer:
+            chosen[(name, str(entry["id"]))] = (name, entry)
+    return list(chosen.values())

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import textwrap
 from pathlib import Path
@@ -39,6 +40,10 @@ points = 10
 """
 REPORTS = ("--sleepbench-json=out/grades.json", "--sleepbench-csv=out/grades.csv",
            "--sleepbench-gradescope=out/gs")
+INTERRUPTED = "runs: not graded: the session was interrupted before this exercise was graded"
+
+scratch = faults.scratch
+course = faults.course
 
 
 @pytest.fixture
@@ -159,6 +164,176 @@ def test_pytest_timeout_stopping_an_exercise_leaves_a_not_graded_entry(
         "runs: not graded: grading was stopped before it finished (Timeout (>2.0s) from "
         "pytest-timeout); nothing was graded")
     assert _csv(pytester)["victim"]["max_score"] == "10"
+
+
+@pytest.mark.parametrize(
+    ("args", "make", "error"),
+    [
+        (("--sleepbench-json=out",), "out/", "*--sleepbench-json: */out is a folder, where the "
+         "report file is written; name a file"),
+        (("--sleepbench-csv=out/grades.csv/x.csv",), "out/grades.csv",
+         "*--sleepbench-csv: */out/grades.csv is a file, so nothing can be written under it"),
+        (("--sleepbench-gradescope=out/gs",), "out/gs", "*--sleepbench-gradescope: */out/gs is "
+         "a file, where a folder of <submission>.json files is written (one per submission, "
+         "since several are graded); name a folder"),
+        (("--sleepbench-gradescope=out/gs", "--sleepbench-grade=subs/alice"), "out/gs/",
+         "*--sleepbench-gradescope: */out/gs is a folder, where the report file is written "
+         "(Gradescope's results.json, since one submission is graded); name a file, for "
+         "instance */out/gs/results.json"),
+        (("--sleepbench-json=out/g", "--sleepbench-csv=out/g"), "",
+         "*--sleepbench-csv: */out/g is also the path of --sleepbench-json; give each report "
+         "its own"),
+    ],
+    ids=["json-folder", "under-a-file", "gradescope-file", "gradescope-folder", "same-path"],
+)
+def test_a_report_path_that_cannot_take_its_report_is_a_usage_error(
+    pytester: pytest.Pytester, subs: Path, args: tuple[str, ...], make: str, error: str
+) -> None:
+    if make.endswith("/"):
+        (pytester.path / make).mkdir(parents=True)
+    elif make:
+        (pytester.path / make).parent.mkdir(parents=True, exist_ok=True)
+        (pytester.path / make).write_text("")
+    result = _grade(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([error])
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize("first_all", [True, False], ids=["all-then-one", "one-then-all"])
+def test_gradescope_is_a_folder_for_several_submissions_whatever_is_selected(
+    pytester: pytest.Pytester, subs: Path, first_all: bool
+) -> None:
+    one = (("-k", "alice and ex1"), ["ex1"])
+    every = ((), ["ex1", "ex2"])
+    for selection, graded in [every, one] if first_all else [one, every]:
+        result = _grade(pytester, "--sleepbench-gradescope=out/gs", *selection)
+        assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+        alice = _gradescope(pytester.path / "out" / "gs" / "alice.json")
+        assert [t["number"] for t in alice["tests"]] == graded
+    assert sorted(p.name for p in (pytester.path / "out" / "gs").iterdir()) == [
+        "alice.json", "bob.json"]
+
+
+WRECK = """\
+from pathlib import Path
+
+def pytest_sessionstart(session):
+    # After the paths were checked: the JSON report's path has become a folder since.
+    Path("out/grades.json").mkdir(parents=True)
+"""
+
+
+def test_a_report_that_cannot_be_written_keeps_none_of_the_others_back(
+    pytester: pytest.Pytester, subs: Path
+) -> None:
+    pytester.makeconftest(WRECK)
+    result = _grade(pytester, *REPORTS, "-k", "ex1")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines([
+        "sleepbench could not write the JSON report (--sleepbench-json) */out/grades.json: *"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert _csv(pytester)["alice"]["ex1"] == "10"
+    assert (pytester.path / "out" / "gs" / "bob.json").is_file()
+    assert not [p for p in (pytester.path / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_collect_only_leaves_the_reports_as_they_were(
+    pytester: pytest.Pytester, subs: Path
+) -> None:
+    _grade(pytester, *REPORTS, "-k", "ex1")
+    files = sorted(p for p in (pytester.path / "out").rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in files}
+    result = _grade(pytester, *REPORTS, "--co")
+    assert result.ret == pytest.ExitCode.OK
+    assert "sleepbench gradebook" not in result.stdout.str()
+    assert {p: p.read_bytes() for p in files} == before
+
+
+def test_a_partial_run_is_merged_into_the_earlier_reports(
+    pytester: pytest.Pytester, subs: Path
+) -> None:
+    first = _grade(pytester, *REPORTS)
+    first.assert_outcomes(passed=3, failed=1)
+    before = _json(pytester)
+    assert before["bob"]["ex2"]["status"] == "fail"
+    # bob fixes ex2 and has it graded again, alone.
+    copy_reference(subs / "bob", "ex2_processes.py")
+    again = _grade(pytester, *REPORTS, "-k", "bob and ex2")
+    again.assert_outcomes(passed=1, deselected=3)
+    again.stdout.fnmatch_lines([
+        "sleepbench: merged with the earlier report at */out/grades.json: 1 exercise(s) graded "
+        "in this run, 3 kept from it"])
+    after = _json(pytester)
+    assert after["bob"]["ex2"]["status"] == "pass"
+    assert after["bob"]["ex1"] == before["bob"]["ex1"]
+    assert after["alice"] == before["alice"]
+    assert ["bob", "10", "10", "20/20"] in _gradebook(again)
+    assert ["alice", "10", "10", "20/20"] in _gradebook(again)
+    assert _csv(pytester)["bob"]["total"] == "20"
+    bob = _gradescope(pytester.path / "out" / "gs" / "bob.json")
+    assert (bob["score"], [t["number"] for t in bob["tests"]]) == (20, ["ex1", "ex2"])
+    assert _gradescope(pytester.path / "out" / "gs" / "alice.json")["score"] == 20
+
+
+def test_a_report_of_another_assignment_is_replaced_not_merged(
+    pytester: pytest.Pytester, subs: Path
+) -> None:
+    _grade(pytester, *REPORTS, "-k", "ex1")
+    (pytester.path / "course.toml").write_text(COURSE.replace("points = 10", "points = 5", 1))
+    result = _grade(pytester, *REPORTS, "-k", "alice and ex2")
+    result.stdout.fnmatch_lines([
+        "sleepbench warning: the reports hold only the 1 exercise(s) selected in this run, of 4 "
+        "(the earlier report at */out/grades.json was made with another assignment, so there "
+        "is nothing to merge them with)"])
+    assert {name: sorted(entries) for name, entries in _json(pytester).items()} == {
+        "alice": ["ex2"]}
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["alone", "xdist"])
+def test_a_partial_run_without_a_json_report_warns_it_holds_only_the_selection(
+    pytester: pytest.Pytester, subs: Path, workers: tuple[str, ...]
+) -> None:
+    result = _grade(pytester, "--sleepbench-csv=out/grades.csv", "-k", "ex1", *workers)
+    assert result.parseoutcomes()["passed"] == 2
+    result.stdout.fnmatch_lines([
+        "sleepbench warning: the reports hold only the 2 exercise(s) selected in this run, of 4 "
+        "(--sleepbench-json is not set, so there is nothing to merge them with)"])
+    assert _csv(pytester)["bob"]["max_score"] == "10"
+    whole = _grade(pytester, "--sleepbench-csv=out/grades.csv", *workers)
+    assert "the reports hold only" not in whole.stdout.str()
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["alone", "xdist"])
+def test_an_interrupted_session_marks_what_it_did_not_grade(
+    course: Path, scratch: Path, workers: tuple[str, ...]
+) -> None:
+    session = faults._start(course, scratch, *workers)
+    faults._victim(scratch, session)
+    os.killpg(session.pid, signal.SIGINT)
+    code, log = faults._finish(session, course)
+
+    assert code == pytest.ExitCode.INTERRUPTED, log
+    faults._assert_nothing_left(scratch, course)
+    doc = json.loads((course / "out" / "grades.json").read_text())
+    subs = {s["name"]: s for s in doc["submissions"]}
+    assert sorted(subs) == ["good", "other", "victim"], "every submission keeps its place"
+    stopped = []
+    for name, sub in subs.items():
+        [entry] = sub["exercises"]
+        assert sub["max_score"] == 10.0, sub
+        if entry["status"] != "pass":
+            assert (entry["score"], entry["wall"]) == (0.0, None), entry
+            assert [c["message"] for c in entry["checks"]] == [INTERRUPTED], entry
+            stopped.append(name)
+    assert "victim" in stopped
+    if not workers:
+        # Alone, the submissions are graded in name order, so these finished before the victim.
+        assert stopped == ["victim"]
+    assert subs["victim"]["exercises"][0]["file"] == faults.SLOW
+    assert (f"sleepbench: the gradebook is incomplete: {len(stopped)} exercise(s) were not "
+            "graded: the session was interrupted before them; they score 0") in log, log
+    assert ["victim", "stopped", "0/10"] in [line.split() for line in log.splitlines()], log
 
 
 LEARNER_CONFTEST = "open('tripwire', 'w').write('imported')\n"
