@@ -53,6 +53,17 @@ def test_an_order_is_allowed_exactly_when_no_pair_is_inverted_beyond_tolerance(
     assert schedule.allows(order, tol) is not inverted
 
 
+@given(durations, workers, st.floats(0, 5), st.data())
+def test_every_order_the_groups_show_is_allowed(
+    ds: list[float], w: int, tol: float, data: st.DataObject
+) -> None:
+    schedule = list_schedule(ds, w)
+    groups = schedule.order_groups(tol)
+    assert sorted(t for g in groups for t in g) == list(range(len(ds)))
+    shuffled = [t for g in groups for t in data.draw(st.permutations(g))]
+    assert schedule.allows(shuffled, tol)
+
+
 @given(durations, workers)
 def test_tasks_go_in_submission_order_to_the_first_free_worker(ds: list[float], w: int) -> None:
     schedule = list_schedule(ds, w)
