@@ -363,6 +363,9 @@ def _supervise(
             if pipe is not None:
                 pipe.close()
     outcome.recording = read_recording(base / "rec")
+    # Tracebacks name the private copy the script ran in; a student knows the file by its
+    # path in the submission.
+    outcome.stderr = outcome.stderr.replace(f"{base / 'work'}{os.sep}", "")
     return outcome
 
 

@@ -208,6 +208,13 @@ def test_a_syntax_error_fails_runs(tmp_path: Path) -> None:
     assert {verdict[name] for name in ("api", "timing", "cleanup")} == {"skip"}
 
 
+def test_a_traceback_names_the_file_as_the_student_knows_it(tmp_path: Path) -> None:
+    verdict = _grade(tmp_path, "ex1", "def task():\n    raise ValueError('oops')\ntask()\n")
+    assert verdict["runs"] == "fail"
+    assert 'File "ex1_serial.py", line 2, in task' in verdict["_messages"]
+    assert "sleepbench-grade" not in verdict["_messages"]
+
+
 def test_a_submission_cannot_touch_the_original_folder(tmp_path: Path) -> None:
     folder = submission(tmp_path / "vandal", {"vandal.py": """\
         import os
