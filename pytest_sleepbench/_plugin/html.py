@@ -48,7 +48,8 @@ class ReportPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         # trylast: the grader puts its gradebook in the stash in its own (tryfirst) finish.
-        if self.path is None:
+        # Collecting only runs nothing: an earlier report stays as it was.
+        if self.path is None or self.config.option.collectonly:
             return
         runs = self.config.stash.get(RUNS_KEY, [])
         gradebook = self.config.stash.get(GRADEBOOK_KEY, None)

@@ -135,6 +135,14 @@ def test_help_shows_options_and_ini_twins(pytester: pytest.Pytester) -> None:
     ])
 
 
+def test_collecting_only_leaves_an_earlier_report_as_it_was(suite: pytest.Pytester) -> None:
+    earlier = suite.path / "report.html"
+    earlier.write_text("the report of the last real run")
+    result = suite.runpytest("--co", "--sleepbench-html=report.html")
+    assert result.ret == 0
+    assert earlier.read_text() == "the report of the last real run"
+
+
 def test_a_report_that_cannot_be_written_says_so(suite: pytest.Pytester) -> None:
     (suite.path / "blocker").write_text("a file where a folder should be")
     result = suite.runpytest("--sleepbench-html=blocker/report.html")
