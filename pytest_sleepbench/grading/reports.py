@@ -154,9 +154,15 @@ def to_csv(doc: Mapping[str, object]) -> str:
     for sub in _subs(doc):
         got = {str(e["id"]): e for e in _exercises(sub)}
         row = [f"{_num(got[i]['score']):g}" if i in got else "" for i in ids]
-        writer.writerow([sub["name"], *row, f"{_num(sub['score']):g}",
+        writer.writerow([_inert(str(sub["name"])), *row, f"{_num(sub['score']):g}",
                          f"{_num(sub['max_score']):g}"])
     return buffer.getvalue()
+
+
+def _inert(text: str) -> str:
+    """A folder name as a spreadsheet shows it, never as a formula it would run
+    (``=HYPERLINK(...)``): such a cell is quoted, as spreadsheets themselves do."""
+    return f"'{text}" if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 def write_atomic(path: str | Path, text: str) -> None:

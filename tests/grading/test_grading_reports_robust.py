@@ -20,6 +20,8 @@ import pytest
 import test_grading_faults as faults
 from grading_support import EXAMPLES, copy_reference, submission
 
+from pytest_sleepbench.grading.reports import to_csv
+
 pytest.importorskip("xdist")
 
 # Two of the built-in exercises at 20 ms per tutorial second: quick, and enough to tell a
@@ -368,3 +370,13 @@ def test_pytest_run_inside_the_graded_folder_is_a_usage_error(
     outside.assert_outcomes(passed=1, deselected=5)
     assert not (mine / "tripwire").exists()
     assert not (pytester.path / "tripwire").exists()
+
+
+def test_a_submission_named_like_a_formula_stays_text_in_the_csv() -> None:
+    doc = {"schema": 1, "assignment": {"exercises": [{"id": "ex1"}]}, "submissions": [
+        {"name": '=HYPERLINK("x")', "score": 1.0, "max_score": 1.0,
+         "exercises": [{"id": "ex1", "score": 1.0}]},
+        {"name": "alice", "score": 1.0, "max_score": 1.0,
+         "exercises": [{"id": "ex1", "score": 1.0}]}]}
+    rows = list(csv.reader(io.StringIO(to_csv(doc))))
+    assert rows[1][0] == "'=HYPERLINK(\"x\")" and rows[2][0] == "alice"
