@@ -32,20 +32,21 @@ class CallChecks:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        wall = item.get_closest_marker("sleepbench_wall")
+        # Parsed before the call, so that a bad marker stops the test before its body runs;
+        # this is also the first moment a marker applied by a fixture at setup is seen.
+        pattern, wall = _markers(item)
         start = now()
         result = yield
         elapsed = now() - start
         funcargs: dict[str, object] = getattr(item, "funcargs", {})
         run = funcargs.get("sleepbench_run")
-        marker = item.get_closest_marker("sleepbench")
-        if isinstance(run, Run) and marker is not None and markers.pattern_marker(marker).check:
+        if isinstance(run, Run) and pattern is not None and pattern.check:
             try:
                 run.check()
             except SleepbenchAssertion as error:
                 pytest.fail(str(error), pytrace=False)
         if wall is not None:
-            self._check_wall(item, markers.wall_marker(wall), elapsed, funcargs.get("sleepbench"))
+            self._check_wall(item, wall, elapsed, funcargs.get("sleepbench"))
         return result
 
     def _check_wall(
@@ -108,3 +109,16 @@ class CallChecks:
                 records.append(bench.timeline.to_record())
             setattr(report, REPORT_ATTR, records)
         return report
+
+
+def _markers(item: pytest.Item) -> tuple[markers.PatternMarker | None, markers.WallMarker | None]:
+    pattern = item.get_closest_marker("sleepbench")
+    wall = item.get_closest_marker("sleepbench_wall")
+    try:
+        return (None if pattern is None else markers.pattern_marker(pattern),
+                None if wall is None else markers.wall_marker(wall))
+    except pytest.UsageError as error:
+        problem = str(error)
+    # The message is the whole story: a traceback, or the error chained to the failure, would
+    # only point into the plugin.
+    pytest.fail(problem, pytrace=False)
