@@ -35,6 +35,102 @@ def test_a_bad_wall_marker_stops_each_test_before_its_body_runs(
     assert not (pytester.path / "first-ran").exists()
     assert not (pytester.path / "second-ran").exists()
     result.stdout.fnmatch_lines([
-        "*@pytest.mark.sleepbench_wall: at_most must be a positive*number*, got -1",
+        "*@pytest.mark.sleepbench_wall: at_most must be a positive, finite number of seconds, "
+        "got -1",
         "*@pytest.mark.sleepbench_wall: workers only goes with parallel=[[]...[]]*",
     ])
+
+
+@pytest.mark.parametrize(
+    ("marker", "error"),
+    [
+        ('sleepbench("map", [1, 2], [3, 4])',
+         "*@pytest.mark.sleepbench: takes at most 2 positional arguments (pattern, durations), "
+         "got 3; give workers, start_method, unit and check by keyword*"),
+        ('sleepbench("map", check="no")',
+         "*@pytest.mark.sleepbench: check must be True or False, got 'no'"),
+        ('sleepbench("map", durations=[True, 1])',
+         "*@pytest.mark.sleepbench: durations must be a non-empty list of finite, non-negative "
+         "numbers (not bools), got [[]True, 1[]]"),
+        ('sleepbench("map", [])',
+         "*@pytest.mark.sleepbench: durations must be a non-empty list*, got [[][]]"),
+        ('sleepbench("map", [float("nan")])',
+         "*@pytest.mark.sleepbench: durations must be a non-empty list of finite*"),
+        ('sleepbench("map", pattern="submit")',
+         "*@pytest.mark.sleepbench: pattern is given both by position and by keyword; "
+         "give it once"),
+        ('sleepbench("map", [1], durations=[2])',
+         "*@pytest.mark.sleepbench: durations is given both by position and by keyword*"),
+        ('sleepbench("map", start_method="bogus")',
+         "*@pytest.mark.sleepbench: start_method must be one of *fork*, got 'bogus'"),
+        ('sleepbench("map", unit=float("inf"))',
+         "*@pytest.mark.sleepbench: unit must be a positive, finite number of seconds, got inf"),
+        ('sleepbench("serial", workers=2)',
+         "*@pytest.mark.sleepbench: workers only goes with submit, as_completed, map, "
+         "not with 'serial'"),
+        ("sleepbench()", "*@pytest.mark.sleepbench: pattern must be one of serial, *, got None"),
+        ('sleepbench("map", worker=2)',
+         "*@pytest.mark.sleepbench: unknown argument(s) worker; it takes check, durations, "
+         "pattern, start_method, unit, workers"),
+        ("sleepbench_wall(parallel=[])",
+         "*@pytest.mark.sleepbench_wall: parallel must be a non-empty list*, got [[][]]"),
+        ("sleepbench_wall(serial=[True])",
+         "*@pytest.mark.sleepbench_wall: serial must be a non-empty list*(not bools)*"),
+        ("sleepbench_wall(0.1, 0.2, 0.3)",
+         "*@pytest.mark.sleepbench_wall: takes at most 2 positional arguments (at_least, "
+         "at_most), got 3; give serial, parallel and workers by keyword*"),
+        ("sleepbench_wall(0.1, at_least=0.2)",
+         "*@pytest.mark.sleepbench_wall: at_least is given both by position and by keyword*"),
+        ('sleepbench_wall(at_most=float("nan"))',
+         "*@pytest.mark.sleepbench_wall: at_most must be a positive, finite number*, got nan"),
+        ("sleepbench_wall(at_most=True)",
+         "*@pytest.mark.sleepbench_wall: at_most must be a positive, finite number*, got True"),
+        ("sleepbench_wall(parallel=[1], workers=True)",
+         "*@pytest.mark.sleepbench_wall: workers must be a positive whole number, got True"),
+        ("sleepbench_wall(at_most=1, within=2)",
+         "*@pytest.mark.sleepbench_wall: unknown argument(s) within; it takes at_least, "
+         "at_most, parallel, serial, workers"),
+    ],
+)
+def test_a_bad_marker_argument_is_named_with_what_is_accepted_and_the_body_never_runs(
+    pytester: pytest.Pytester, marker: str, error: str
+) -> None:
+    pytester.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.{marker}
+        def test_marked():
+            raise RuntimeError("the body ran")
+    """)
+    result = pytester.runpytest("--sleepbench-unit=0.01")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([error])
+    assert "the body ran" not in result.stdout.str()
+
+
+def test_the_arguments_the_readme_lists_are_accepted_by_position_or_keyword(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import multiprocessing, time, pytest
+
+        METHOD = multiprocessing.get_all_start_methods()[0]
+
+        @pytest.mark.sleepbench("submit", [1, 1], workers=2, start_method=METHOD, unit=0.01,
+                                check=False)
+        def test_by_position(sleepbench_run):
+            assert (sleepbench_run.durations, sleepbench_run.unit) == ((1, 1), 0.01)
+
+        @pytest.mark.sleepbench(pattern="serial", durations=(0, 1.5), check=True)
+        def test_by_keyword(sleepbench_run):
+            assert sleepbench_run.durations == (0, 1.5)
+
+        @pytest.mark.sleepbench_wall(0.001, 5)
+        def test_wall_by_position():
+            time.sleep(0.01)
+
+        @pytest.mark.sleepbench_wall(at_most=5)
+        def test_wall_upper_only():
+            pass
+    """)
+    pytester.runpytest("--sleepbench-unit=0.01").assert_outcomes(passed=4)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import multiprocessing
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import pytest
 
-from ..core.lesson import PATTERNS
+from ..core.lesson import PATTERNS, POOL_PATTERNS
 
 __all__ = ["LINES", "PatternMarker", "WallMarker", "pattern_marker", "wall_marker"]
 
@@ -22,6 +25,11 @@ LINES = [
     "schedule over `workers` (default: CPU count), with calibrated margins. When only the upper "
     "bound fails, the call runs once more and both measurements are reported.",
 ]
+
+_PATTERN_ARGS = ("pattern", "durations")
+_PATTERN_KEYWORDS = ("workers", "start_method", "unit", "check")
+_WALL_ARGS = ("at_least", "at_most")
+_WALL_KEYWORDS = ("serial", "parallel", "workers")
 
 
 @dataclass(frozen=True)
@@ -47,68 +55,106 @@ def _bad(marker: pytest.Mark, why: str) -> pytest.UsageError:
     return pytest.UsageError(f"@pytest.mark.{marker.name}: {why}")
 
 
+def _real(value: object) -> TypeGuard[int | float]:
+    # bool is an int to Python, but True is no duration, bound or count.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _durations(marker: pytest.Mark, value: object, name: str) -> tuple[float, ...] | None:
     if value is None:
         return None
-    if not isinstance(value, Sequence) or isinstance(value, str) or not all(
-        isinstance(v, int | float) and v >= 0 for v in value
-    ):
-        raise _bad(marker, f"{name} must be a list of non-negative numbers, got {value!r}")
+    # An empty list would make a schedule of nothing, which any call satisfies.
+    if (not isinstance(value, Sequence) or isinstance(value, str | bytes) or not value
+            or not all(_real(v) and math.isfinite(v) and v >= 0 for v in value)):
+        raise _bad(marker, f"{name} must be a non-empty list of finite, non-negative numbers "
+                           f"(not bools), got {value!r}")
     return tuple(float(v) for v in value)
 
 
-def _number(marker: pytest.Mark, value: object, name: str, *, whole: bool = False) -> float | None:
-    kinds = (int,) if whole else (int, float)
+def _seconds(marker: pytest.Mark, value: object, name: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
-        what = "a positive whole number" if whole else "a positive number"
-        raise _bad(marker, f"{name} must be {what}, got {value!r}")
+    if not (_real(value) and math.isfinite(value) and value > 0):
+        raise _bad(marker, f"{name} must be a positive, finite number of seconds, got {value!r}")
     return float(value)
 
 
-def _unknown(marker: pytest.Mark, allowed: set[str]) -> None:
-    extra = sorted(set(marker.kwargs) - allowed)
+def _count(marker: pytest.Mark, value: object, name: str) -> int | None:
+    if value is None:
+        return None
+    if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        raise _bad(marker, f"{name} must be a positive whole number, got {value!r}")
+    return value
+
+
+def _arguments(
+    marker: pytest.Mark, positional: tuple[str, ...], keywords: tuple[str, ...]
+) -> dict[str, object]:
+    """The marker's arguments by name, whether given by position or by keyword."""
+    if len(marker.args) > len(positional):
+        raise _bad(marker, f"takes at most {len(positional)} positional arguments "
+                           f"({', '.join(positional)}), got {len(marker.args)}; give "
+                           f"{', '.join(keywords[:-1])} and {keywords[-1]} by keyword")
+    extra = sorted(set(marker.kwargs) - {*positional, *keywords})
     if extra:
         raise _bad(marker, f"unknown argument(s) {', '.join(extra)}; "
-                           f"it takes {', '.join(sorted(allowed))}")
+                           f"it takes {', '.join(sorted({*positional, *keywords}))}")
+    by_position = dict(zip(positional, marker.args, strict=False))
+    twice = sorted(by_position.keys() & marker.kwargs.keys())
+    if twice:
+        raise _bad(marker, f"{twice[0]} is given both by position and by keyword; give it once")
+    return {**by_position, **marker.kwargs}
+
+
+def _start_method(marker: pytest.Mark, value: object) -> str | None:
+    methods = multiprocessing.get_all_start_methods()
+    if value is not None and value not in methods:
+        raise _bad(marker, f"start_method must be one of {', '.join(methods)}, got {value!r}")
+    return None if value is None else str(value)
+
+
+def _check(marker: pytest.Mark, value: object) -> bool:
+    # Only a real bool: check="no" would otherwise be truthy and silently check.
+    if not isinstance(value, bool):
+        raise _bad(marker, f"check must be True or False, got {value!r}")
+    return value
 
 
 def pattern_marker(marker: pytest.Mark) -> PatternMarker:
-    _unknown(marker, {"pattern", "durations", "workers", "start_method", "unit", "check"})
-    args = [*marker.args, None, None]
-    pattern = marker.kwargs.get("pattern", args[0])
-    if pattern not in PATTERNS:
+    given = _arguments(marker, _PATTERN_ARGS, _PATTERN_KEYWORDS)
+    pattern = given.get("pattern")
+    if not isinstance(pattern, str) or pattern not in PATTERNS:
         raise _bad(marker, f"pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
-    workers = _number(marker, marker.kwargs.get("workers"), "workers", whole=True)
+    workers = _count(marker, given.get("workers"), "workers")
+    if workers is not None and pattern not in POOL_PATTERNS:
+        raise _bad(marker, f"workers only goes with {', '.join(POOL_PATTERNS)}, "
+                           f"not with {pattern!r}")
     return PatternMarker(
-        pattern=str(pattern),
-        durations=_durations(marker, marker.kwargs.get("durations", args[1]), "durations"),
-        workers=None if workers is None else int(workers),
-        start_method=marker.kwargs.get("start_method"),
-        unit=_number(marker, marker.kwargs.get("unit"), "unit"),
-        check=bool(marker.kwargs.get("check", True)),
+        pattern=pattern,
+        durations=_durations(marker, given.get("durations"), "durations"),
+        workers=workers,
+        start_method=_start_method(marker, given.get("start_method")),
+        unit=_seconds(marker, given.get("unit"), "unit"),
+        check=_check(marker, given.get("check", True)),
     )
 
 
 def wall_marker(marker: pytest.Mark) -> WallMarker:
-    _unknown(marker, {"at_least", "at_most", "serial", "parallel", "workers"})
-    args = [*marker.args, None, None]
+    given = _arguments(marker, _WALL_ARGS, _WALL_KEYWORDS)
     parsed = WallMarker(
-        at_least=_number(marker, marker.kwargs.get("at_least", args[0]), "at_least"),
-        at_most=_number(marker, marker.kwargs.get("at_most", args[1]), "at_most"),
-        serial=_durations(marker, marker.kwargs.get("serial"), "serial"),
-        parallel=_durations(marker, marker.kwargs.get("parallel"), "parallel"),
-        workers=None,
+        at_least=_seconds(marker, given.get("at_least"), "at_least"),
+        at_most=_seconds(marker, given.get("at_most"), "at_most"),
+        serial=_durations(marker, given.get("serial"), "serial"),
+        parallel=_durations(marker, given.get("parallel"), "parallel"),
+        workers=_count(marker, given.get("workers"), "workers"),
     )
-    workers = _number(marker, marker.kwargs.get("workers"), "workers", whole=True)
-    given = [x is not None for x in (parsed.at_least or parsed.at_most, parsed.serial,
-                                     parsed.parallel)]
-    if sum(given) != 1:
+    kinds = [parsed.at_least is not None or parsed.at_most is not None,
+             parsed.serial is not None, parsed.parallel is not None]
+    if sum(kinds) != 1:
         raise _bad(marker, "give at_least and/or at_most, or serial=[...], or parallel=[...]")
-    if workers is not None and parsed.parallel is None:
+    if parsed.workers is not None and parsed.parallel is None:
         raise _bad(marker, "workers only goes with parallel=[...]")
-    if (parsed.at_least and parsed.at_most) and parsed.at_least > parsed.at_most:
+    if (parsed.at_least is not None and parsed.at_most is not None
+            and parsed.at_least > parsed.at_most):
         raise _bad(marker, f"at_least {parsed.at_least} is more than at_most {parsed.at_most}")
-    return WallMarker(parsed.at_least, parsed.at_most, parsed.serial, parsed.parallel,
-                      None if workers is None else int(workers))
+    return parsed
