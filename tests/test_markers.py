@@ -134,3 +134,74 @@ def test_the_arguments_the_readme_lists_are_accepted_by_position_or_keyword(
             pass
     """)
     pytester.runpytest("--sleepbench-unit=0.01").assert_outcomes(passed=4)
+
+
+def test_the_repeat_sees_and_reports_only_its_own_runs_and_probes(
+    pytester: pytest.Pytester,
+) -> None:
+    # Too slow on both attempts, so the test fails and the summary shows what was kept: the
+    # marker's run (made at setup, once) and the repeat's run and probe.
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.sleepbench("serial", [1], check=False)
+        @pytest.mark.sleepbench_wall(at_most=0.001)
+        def test_slow(sleepbench, sleepbench_run):
+            assert sleepbench_run.checks == []
+            assert [run.pattern for run in sleepbench.runs] == ["serial"]
+            assert sleepbench.timeline.intervals == []
+            sleepbench.run("submit", [1, 1])
+            sleepbench.probe(0.02)()
+            sleepbench_run.assert_complete()
+    """)
+    result = pytester.runpytest("--sleepbench-unit=0.01", "-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "sleepbench_wall: the test's call phase took more time than allowed",
+        "  expected: the marker's bounds: between 0.000s and 0.001s",
+        "  observed: 0.0*s then 0.0*s",
+    ])
+    summary = result.stdout.str().split("sleepbench runs")[1].split("short test summary")[0]
+    rows = [line.split()[0] for line in summary.splitlines() if "::test_slow" in line]
+    assert rows == ["serial", "submit", "probe"]
+
+
+def test_a_repeat_that_raises_is_reported_with_the_first_wall(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import time, pytest
+
+        @pytest.mark.sleepbench_wall(at_most=0.01)
+        def test_not_repeatable(sleepbench):
+            open("made-once", "x").close()
+            sleepbench.probe(0.05)()
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "sleepbench_wall: the test's call phase took more time than allowed, and its repeat "
+        "raised",
+        "  expected: the marker's bounds: between 0.000s and 0.010s",
+        "  observed: 0.05*s, then FileExistsError: *made-once* (test_*.py:5 in "
+        "test_not_repeatable)",
+        "*keep a test with sleepbench_wall repeatable*",
+        "main *|*",
+    ])
+
+
+def test_a_repeat_within_the_bounds_passes_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import os, time, pytest
+
+        @pytest.mark.sleepbench_wall(at_most=0.2)
+        def test_slow_only_once(sleepbench):
+            first = not os.path.exists("ran")
+            open("ran", "a").close()
+            sleepbench.probe(0.5 if first else 0.01)()
+            assert len(sleepbench.timeline.intervals) == 1
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    summary = result.stdout.str().split("sleepbench runs")[1]
+    assert [line.split()[0] for line in summary.splitlines() if "::test_" in line] == ["probe"]

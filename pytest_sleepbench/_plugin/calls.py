@@ -7,7 +7,11 @@ test's call cost nothing.
 
 from __future__ import annotations
 
+import os
+import traceback
 from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +29,42 @@ from .settings import resolve, xdist_workers
 
 __all__ = ["CallChecks"]
 
+_REPEATABLE = (
+    "keep a test with sleepbench_wall repeatable: when only the upper bound fails, its call "
+    "runs once more with the same fixtures"
+)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What a test's bench held when its call began, which a repeat of the call keeps while
+    it forgets what the first call added."""
+
+    checks: tuple[tuple[int, int], ...] = ()
+    """For each run made at setup, how many verdicts and assertions to replay it held."""
+    probe_bytes: int = 0
+    probe_checks: int = 0
+
+    @classmethod
+    def of(cls, bench: object) -> _Setup:
+        if not isinstance(bench, Bench):
+            return cls()
+        timeline = bench.timeline
+        return cls(tuple((len(run.checks), len(run.asked)) for run in bench.runs),
+                   os.path.getsize(timeline.sink.path), len(timeline.checks))
+
+    def restore(self, bench: object) -> None:
+        if not isinstance(bench, Bench):
+            return
+        for run, (checks, asked) in zip(bench.runs, self.checks, strict=False):
+            del run.checks[checks:], run.asked[asked:]
+        del bench.runs[len(self.checks):]
+        timeline = bench.timeline
+        # The sink only ever grows, so cutting it back to its length at the start of the call
+        # forgets exactly the intervals the call recorded.
+        os.truncate(timeline.sink.path, self.probe_bytes)
+        del timeline.checks[self.probe_checks:]
+
 
 class CallChecks:
     def __init__(self, config: pytest.Config) -> None:
@@ -35,41 +75,36 @@ class CallChecks:
         # Parsed before the call, so that a bad marker stops the test before its body runs;
         # this is also the first moment a marker applied by a fixture at setup is seen.
         pattern, wall = _markers(item)
+        funcargs: dict[str, object] = getattr(item, "funcargs", {})
+        setup = _Setup.of(funcargs.get("sleepbench")) if wall is not None else _Setup()
         start = now()
         result = yield
         elapsed = now() - start
-        funcargs: dict[str, object] = getattr(item, "funcargs", {})
-        run = funcargs.get("sleepbench_run")
-        if isinstance(run, Run) and pattern is not None and pattern.check:
-            try:
-                run.check()
-            except SleepbenchAssertion as error:
-                pytest.fail(str(error), pytrace=False)
+        _check_run(funcargs, pattern)
         if wall is not None:
-            self._check_wall(item, wall, elapsed, funcargs.get("sleepbench"))
+            self._check_wall(item, wall, elapsed, setup, pattern)
         return result
 
     def _check_wall(
-        self, item: pytest.Item, mark: markers.WallMarker, elapsed: float, bench: object
+        self, item: pytest.Item, mark: markers.WallMarker, elapsed: float, setup: _Setup,
+        pattern: markers.PatternMarker | None,
     ) -> None:
         bounds, what = self._wall_bounds(mark)
+        expected = f"{what}: between {bounds.lower:.3f}s and {bounds.upper:.3f}s"
         walls = [elapsed]
         if elapsed > bounds.upper:
             # Only the upper bound failed, which a moment of load can do: the noise policy
             # measures once more (the same fixtures, a second call) and reports both.
-            start = now()
-            item.runtest()
-            walls.append(now() - start)
+            walls.append(_repeat(item, setup, pattern, expected, elapsed))
         if bounds.holds(walls[-1]):
             return
-        picture = bench.timeline.picture() if isinstance(bench, Bench) else ""
         too = "less" if walls[-1] < bounds.lower else "more"
         pytest.fail(
             message(
                 f"sleepbench_wall: the test's call phase took {too} time than allowed",
-                f"{what}: between {bounds.lower:.3f}s and {bounds.upper:.3f}s",
+                expected,
                 " then ".join(f"{w:.3f}s" for w in walls),
-                picture,
+                _picture(getattr(item, "funcargs", {}).get("sleepbench")),
             ),
             pytrace=False,
         )
@@ -122,3 +157,66 @@ def _markers(item: pytest.Item) -> tuple[markers.PatternMarker | None, markers.W
     # The message is the whole story: a traceback, or the error chained to the failure, would
     # only point into the plugin.
     pytest.fail(problem, pytrace=False)
+
+
+def _check_run(funcargs: dict[str, object], pattern: markers.PatternMarker | None) -> None:
+    run = funcargs.get("sleepbench_run")
+    if isinstance(run, Run) and pattern is not None and pattern.check:
+        try:
+            run.check()
+        except SleepbenchAssertion as error:
+            pytest.fail(str(error), pytrace=False)
+
+
+def _repeat(
+    item: pytest.Item, setup: _Setup, pattern: markers.PatternMarker | None, expected: str,
+    first: float,
+) -> float:
+    """Call the test once more and return that call's wall. What the first call added to the
+    bench is forgotten beforehand: two attempts merged would be judged and drawn as one."""
+    funcargs: dict[str, object] = getattr(item, "funcargs", {})
+    picture = _picture(funcargs.get("sleepbench"))
+    setup.restore(funcargs.get("sleepbench"))
+    start = now()
+    error = _run_again(item)
+    wall = now() - start
+    if error is not None:
+        # Whatever the second call raised, the first measurement is why it ran at all.
+        pytest.fail(
+            message(
+                "sleepbench_wall: the test's call phase took more time than allowed, "
+                "and its repeat raised",
+                expected,
+                f"{first:.3f}s, then {_described(error, item.config.rootpath)}",
+                f"  {_REPEATABLE}\n\n{picture}",
+            ),
+            pytrace=False,
+        )
+    _check_run(funcargs, pattern)
+    return wall
+
+
+def _run_again(item: pytest.Item) -> BaseException | None:
+    # A skip, an exit or an interrupt still ends the test as it would have the first time.
+    try:
+        item.runtest()
+    except (Exception, pytest.fail.Exception) as error:
+        return error
+    return None
+
+
+def _picture(bench: object) -> str:
+    return bench.timeline.picture() if isinstance(bench, Bench) else ""
+
+
+def _described(error: BaseException, root: Path) -> str:
+    """The error's type, the first line of its message, and where it was raised."""
+    lines = str(error).splitlines()
+    text = type(error).__name__ + (f": {lines[0]}" if lines else "")
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return text
+    where = Path(frames[-1].filename)
+    if where.is_relative_to(root):
+        where = where.relative_to(root)
+    return f"{text} ({where}:{frames[-1].lineno} in {frames[-1].name})"

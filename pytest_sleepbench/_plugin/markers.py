@@ -23,7 +23,8 @@ LINES = [
     "fail the test, after it has finished, if its call phase took less than at_least or more "
     "than at_most seconds; serial=[seconds...] expects their sum, parallel=[seconds...] their "
     "schedule over `workers` (default: CPU count), with calibrated margins. When only the upper "
-    "bound fails, the call runs once more and both measurements are reported.",
+    "bound fails, the call runs once more and both measurements are reported; the second "
+    "call's runs and probes replace the first's.",
 ]
 
 _PATTERN_ARGS = ("pattern", "durations")
