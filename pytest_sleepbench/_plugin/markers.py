@@ -22,8 +22,9 @@ LINES = [
     "sleepbench_wall(at_least=None, at_most=None, *, serial=None, parallel=None, workers=None): "
     "fail the test, after it has finished, if its call phase took less than at_least or more "
     "than at_most seconds; serial=[seconds...] expects their sum, parallel=[seconds...] their "
-    "schedule over `workers` (default: CPU count), with calibrated margins. When only the upper "
-    "bound fails, the call runs once more and both measurements are reported; the second "
+    "schedule over `workers` (default: the cores this process may use), with calibrated "
+    "margins. When only the upper bound fails, the call runs once more and both measurements "
+    "are reported; the second "
     "call's runs and probes replace the first's.",
 ]
 
