@@ -279,7 +279,7 @@ def test_a_run_cut_off_by_pytest_timeout_leaves_no_process_behind(
 def _running(pid: int) -> bool:
     # The dead children of a killed session go to an init that may be slow to reap them.
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 

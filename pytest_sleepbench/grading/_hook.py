@@ -17,11 +17,17 @@ variables, it does nothing.
 
 from __future__ import annotations
 
-import json
 import os
+import sys
 import threading
 import time
-from typing import Any
+
+# Every process of a graded script loads this module, spawn children included: it imports
+# nothing it does not need at once (not json, not typing), and patches multiprocessing and
+# concurrent.futures only when the script imports them, so a serial script pays for neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _INTERVALS = os.environ.get("SLEEPBENCH_GRADE_INTERVALS", "")
 _EVENTS = os.environ.get("SLEEPBENCH_GRADE_EVENTS", "")
@@ -36,9 +42,25 @@ _submitted = [0]
 _received: set[int] = set()
 
 
+def _json(value: Any) -> str:
+    """A record's value as JSON: the records hold only None, bools, numbers and short strings."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        return repr(value) if abs(value) != float("inf") else (
+            "Infinity" if value > 0 else "-Infinity")
+    text = "".join(c if c >= " " and c not in '"\\' else f"\\u{ord(c):04x}" for c in str(value))
+    return f'"{text}"'
+
+
 def _append(path: str, record: dict[str, Any]) -> None:
     # One O_APPEND write per record keeps lines whole across processes without a lock.
-    line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+    fields = ",".join(f"{_json(str(k))}:{_json(v)}" for k, v in record.items())
+    line = ("{" + fields + "}\n").encode()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     except OSError:
@@ -183,6 +205,17 @@ def _internal(runner: Any) -> bool:
     return owner == "threading" or owner.startswith(("concurrent.", "multiprocessing."))
 
 
+def _patch_threads() -> None:
+    original_thread_start = threading.Thread.start
+
+    def thread_start(self: Any) -> None:
+        if not _internal(self):
+            _event("api", name="Thread.start")
+        original_thread_start(self)
+
+    threading.Thread.start = thread_start  # type: ignore[method-assign]
+
+
 def _patch_processes() -> None:
     import multiprocessing
     from multiprocessing import process
@@ -208,15 +241,6 @@ def _patch_processes() -> None:
 
     process.BaseProcess.join = join  # type: ignore[method-assign]
 
-    original_thread_start = threading.Thread.start
-
-    def thread_start(self: Any) -> None:
-        if not _internal(self):
-            _event("api", name="Thread.start")
-        original_thread_start(self)
-
-    threading.Thread.start = thread_start  # type: ignore[method-assign]
-
     from multiprocessing import pool
 
     original_pool_init = pool.Pool.__init__
@@ -235,14 +259,52 @@ def _patch_processes() -> None:
         multiprocessing.set_start_method = lambda *a, **k: None
 
 
+class _OnImport:
+    """Patches a module right after the script first imports it: a finder on
+    ``sys.meta_path`` that wraps the real loader of the modules it watches, once each."""
+
+    def __init__(self) -> None:
+        self.pending = {"multiprocessing": _patch_processes,
+                        "concurrent.futures": _patch_futures}
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        patch = self.pending.pop(name, None)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            found = None if finder is self else getattr(finder, "find_spec", None)
+            spec = found(name, path, target) if found is not None else None
+            if spec is not None and spec.loader is not None:
+                _after(spec.loader, patch)
+                return spec
+        return None
+
+
+def _after(loader: Any, patch: Any) -> None:
+    run = loader.exec_module
+
+    def exec_module(module: Any) -> None:
+        run(module)
+        patch()
+
+    loader.exec_module = exec_module
+
+
 def _install() -> None:
     if not _INTERVALS:
         return
     time.sleep = _sleep  # type: ignore[assignment]
     if _MAIN_VAR not in os.environ:
         os.environ[_MAIN_VAR] = str(os.getpid())
-        _patch_futures()
-        _patch_processes()
+        _patch_threads()
+        watcher = _OnImport()
+        for name in list(watcher.pending):
+            if name in sys.modules:  # imported before the hook ran (by another start-up file)
+                watcher.pending.pop(name)()
+        sys.meta_path.insert(0, watcher)
+        if _FORCE_METHOD:
+            # The main-guard run forces its method before any line of the script runs.
+            import multiprocessing  # noqa: F401  (the watcher patches it as it loads)
         # Stamped last, so the script's wall time starts with its own first line.
         _event("start")
 
