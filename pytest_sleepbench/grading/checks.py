@@ -3,9 +3,10 @@
 Expectations come from the schedule model built with the workers the run really had (the
 processes and threads that slept), so correct code passes on a grader with any number of cores.
 Lower time bounds are physical (a sleep never ends early); upper bounds add what calibration
-measured on this machine, and the measured cost of an empty script in the sandbox. Wall time is
-taken from the moment the start-up hook ran in the main process (before any line of the script)
-to its exit, so interpreter start-up does not hide a script that slept less than it should.
+measured on this machine, and the measured cost of a script that only imports the lesson's
+modules in the sandbox. Wall time is taken from the moment the start-up hook ran in the main
+process (before any line of the script) to its exit, so interpreter start-up does not hide a
+script that slept less than it should.
 """
 
 from __future__ import annotations
@@ -404,7 +405,7 @@ def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: f
         "timing", f"the script took {too} time than the schedule allows",
         f"between {lower:.3f}s and {upper:.3f}s (model {schedule.makespan:.3f}s over "
         f"{schedule.workers} worker(s), plus calibrated start-up and {baseline:.3f}s "
-        "interpreter exit)",
+        "imports and interpreter exit)",
         f"{wall:.3f}s from the script's first line to its exit",
     )
 

@@ -60,7 +60,9 @@ def find_file(submission: Path, exercise: Exercise) -> str | None:
 
 
 def empty_script_cost(python: str | None, unit: float, owner: str = "local") -> float:
-    """Seconds an empty script takes from the hook to its exit in the sandbox (median of 3).
+    """Seconds a script that only imports what the lesson's scripts import takes from the
+    hook to its exit in the sandbox (median of 3): the hook patches ``multiprocessing`` and
+    ``concurrent.futures`` as the script imports them, after its wall time has started.
 
     Measured, like every other margin, so an upper time bound never rests on a guess. The
     median, not the worst, since one run slowed by a neighbour (another xdist worker starting
@@ -69,7 +71,7 @@ def empty_script_cost(python: str | None, unit: float, owner: str = "local") -> 
     key = f"{python}"
     if key not in _STARTUP:
         with tempfile.TemporaryDirectory(prefix="sleepbench-empty-") as empty:
-            Path(empty, "empty.py").write_text("pass\n")
+            Path(empty, "empty.py").write_text("import concurrent.futures.process\n")
             walls = []
             for _ in range(3):
                 outcome = run_script(Path(empty), "empty.py", unit=unit, python=python,
