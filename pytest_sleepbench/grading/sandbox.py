@@ -354,9 +354,13 @@ def _supervise(
             waiter.join(timeout=5)
         outcome.wall = (ended[0] if ended else now()) - origin
         outcome.returncode = proc.returncode
+        lingered = True
         if not outcome.timed_out and not outcome.flooded:
             outcome.leftovers = _linger(uid, proc.pid, token, known)
-        _kill_all(uid, proc.pid, token, known)
+            # None of the run alive means none can start again: no process is left to fork.
+            lingered = bool(outcome.leftovers)
+        if lingered:
+            _kill_all(uid, proc.pid, token, known)
         if uid is not None:
             _reap(uid, proc.pid)
         for pipe in (proc.stdout, proc.stderr):
