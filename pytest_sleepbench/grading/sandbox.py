@@ -314,21 +314,26 @@ def run_script(
     interpreter = sandbox_python(python)
     base = Path(tempfile.mkdtemp(prefix=_folder_prefix(owner)))
     token = _token(base)
+    settled = False
     try:
         _prepare(base, submission, uid)
         env = _environment(base, base / "hook", unit, start_method)
-        return _supervise(base, script, interpreter, env, uid, limits, token)
+        outcome, settled = _supervise(base, script, interpreter, env, uid, limits, token)
+        return outcome
     finally:
         # However the run stopped (an interrupt at any point included), none of it outlives
-        # its folder, which is how sweep() finds the runs of a grader that died.
-        _kill_all(uid, -1, token, set())
+        # its folder, which is how sweep() finds the runs of a grader that died; a run seen
+        # to have nothing left alive needs no second look.
+        if not settled:
+            _kill_all(uid, -1, token, set())
         shutil.rmtree(base, ignore_errors=True)
 
 
 def _supervise(
     base: Path, script: str, interpreter: str, env: dict[str, str], uid: int | None,
     limits: Limits, token: str,
-) -> Outcome:
+) -> tuple[Outcome, bool]:
+    """The run's outcome, and whether it was seen to end with none of its processes alive."""
     origin = now()
     proc = subprocess.Popen(
         [interpreter, "-u", "-B", "-s", script], cwd=base / "work", env=env,
@@ -370,7 +375,7 @@ def _supervise(
     # Tracebacks name the private copy the script ran in; a student knows the file by its
     # path in the submission.
     outcome.stderr = outcome.stderr.replace(f"{base / 'work'}{os.sep}", "")
-    return outcome
+    return outcome, not lingered
 
 
 def sweep(owner: str) -> list[str]:
