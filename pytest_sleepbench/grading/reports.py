@@ -207,9 +207,15 @@ def write_gradescope(path: str | Path, doc: Mapping[str, object], execution_time
     written = []
     for sub in subs:
         out = target / f"{sub['name']}.json"
-        write_atomic(out, json.dumps(gradescope(sub, execution_time), indent=2) + "\n")
+        # The session graded the whole class; each file tells the time of its own scripts.
+        write_atomic(out, json.dumps(gradescope(sub, _ran(sub)), indent=2) + "\n")
         written.append(out)
     return written
+
+
+def _ran(sub: Mapping[str, object]) -> float:
+    """Seconds the submission's graded scripts ran, by their walls."""
+    return sum(_num(e.get("wall")) for e in _exercises(sub))
 
 
 def path_problem(path: Path, *, folder: bool) -> str | None:

@@ -20,7 +20,7 @@ import pytest
 import test_grading_faults as faults
 from grading_support import EXAMPLES, copy_reference, submission
 
-from pytest_sleepbench.grading.reports import to_csv
+from pytest_sleepbench.grading.reports import to_csv, write_gradescope
 
 pytest.importorskip("xdist")
 
@@ -380,3 +380,19 @@ def test_a_submission_named_like_a_formula_stays_text_in_the_csv() -> None:
          "exercises": [{"id": "ex1", "score": 1.0}]}]}
     rows = list(csv.reader(io.StringIO(to_csv(doc))))
     assert rows[1][0] == "'=HYPERLINK(\"x\")" and rows[2][0] == "alice"
+
+
+def test_each_gradescope_file_of_a_class_tells_its_own_scripts_time(tmp_path: Path) -> None:
+    def sub(name: str, walls: list[float | None]) -> dict[str, object]:
+        return {"name": name, "score": 0.0, "max_score": 0.0, "exercises": [
+            {"id": f"e{k}", "pattern": "map", "score": 0.0, "max_score": 1.0, "status": "fail",
+             "wall": w, "checks": []} for k, w in enumerate(walls)]}
+
+    doc = {"schema": 1, "submissions": [sub("alice", [0.5, 0.25]), sub("bob", [1.0, None])]}
+    write_gradescope(tmp_path / "gs", doc, 60.0, folder=True)
+    times = {n: json.loads((tmp_path / "gs" / f"{n}.json").read_text())["execution_time"]
+             for n in ("alice", "bob")}
+    assert times == {"alice": 0.75, "bob": 1.0}
+    write_gradescope(tmp_path / "one.json", {"schema": 1, "submissions": [sub("alice", [0.5])]},
+                     60.0, folder=False)
+    assert json.loads((tmp_path / "one.json").read_text())["execution_time"] == 60.0
