@@ -235,8 +235,7 @@ def _main_guard(o: Observed, guard: Observed | None) -> Check:
 def _unguarded(o: Observed) -> Check:
     return o.fail("main_guard", "the children could not start: the script is not guarded",
                   "child processes that start and sleep their tasks",
-                  f"no task slept; stderr ends with:\n    {_tail(o.outcome.stderr)}"
-                  f"\n  fix: {_GUARD_HINT}")
+                  f"no task slept{_stderr(o.outcome)}\n  fix: {_GUARD_HINT}")
 
 
 _WANT = {
@@ -373,11 +372,10 @@ def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: f
         # spread evenly over the strands that really slept.
         lower = max(max(durations, default=0.0),
                     sum(durations) / max(o.strands, len(durations) if not o.tasks else 1))
-    chain = max((schedule.assignment.count(w) for w in range(schedule.workers)), default=0)
     bounds = wall_bounds(
         lower=lower, ideal=schedule.makespan, calibration=calibration,
         process_starts=0 if o.pattern == "serial" else max(o.workers, 1),
-        pool=o.pattern in POOL_PATTERNS, chain=chain, tolerance=tolerance,
+        pool=o.pattern in POOL_PATTERNS, chain=schedule.chain, tolerance=tolerance,
         xdist_workers=xdist_workers,
     )
     upper = bounds.upper + 2 * baseline
