@@ -8,7 +8,10 @@ It runs in every Python process a graded script creates (children of ``fork`` in
 * in the main process: which concurrency constructs were used and when, with the start
   method each process or pool really used, the order in which results reached the main process
   (a future yielded by ``as_completed``, or ``Future.result``, which ``map`` ends in), and when a
-  ``join`` returned.
+  ``join`` returned;
+* in every other process: when it became able to run (right after ``fork``, or when its own
+  interpreter loaded this hook), so the grader can tell a machine too busy to start processes
+  on time from code that keeps them from overlapping.
 
 It uses the standard library only and stays importable on old interpreters, because the sandbox
 may run another Python than the grader's. Imported anywhere without the grader's environment
@@ -74,6 +77,10 @@ def _append(path: str, record: dict[str, Any]) -> None:
 def _event(kind: str, **data: Any) -> None:
     if _is_main():
         _append(_EVENTS, {"kind": kind, "t": _clock(), **data})
+
+
+def _ready() -> None:
+    _append(_EVENTS, {"kind": "ready", "t": _clock(), "pid": os.getpid()})
 
 
 def _is_main() -> bool:
@@ -294,7 +301,12 @@ def _install() -> None:
     if not _INTERVALS:
         return
     time.sleep = _sleep  # type: ignore[assignment]
-    if _MAIN_VAR not in os.environ:
+    if hasattr(os, "register_at_fork"):
+        # Children forked from here (a fork Process, a pool worker, the forkserver's) inherit it.
+        os.register_at_fork(after_in_child=_ready)
+    if _MAIN_VAR in os.environ:
+        _ready()
+    else:
         os.environ[_MAIN_VAR] = str(os.getpid())
         _patch_threads()
         watcher = _OnImport()

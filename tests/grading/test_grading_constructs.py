@@ -11,6 +11,7 @@ from grading_support import FAST, ROOT, fast_assignment, run_processes, submissi
 from pytest_sleepbench.grading.assignment import Assignment, Exercise, parse
 from pytest_sleepbench.grading.checks import Check, late_only, with_earlier
 from pytest_sleepbench.grading.grade import discover, grade_exercise
+from pytest_sleepbench.grading.sandbox import Limits, run_script
 
 pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
 
@@ -195,3 +196,52 @@ def test_a_misnamed_file_is_named_in_the_missing_verdict(tmp_path: Path) -> None
     message = _message(entry, "runs")
     assert "no file matching 'ex2_processes*.py'" in message
     assert "Ex2_Processes.py" in message
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_every_child_process_stamps_when_it_could_first_run(tmp_path: Path, method: str) -> None:
+    folder = submission(tmp_path / method, {"ex2_processes.py": TASK + f"""\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        ctx = mp.get_context("{method}")
+        procs = [ctx.Process(target=task, args=(1,)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    """})
+    outcome = run_script(folder, "ex2_processes.py", unit=0.02, limits=Limits(wall=20))
+    rec = outcome.recording
+    assert outcome.returncode == 0, outcome.stderr
+    assert rec.started is not None and outcome.main_pid not in rec.ready
+    slept = {i.pid: i.start for i in rec.intervals}
+    assert len(slept) == 2
+    for pid, start in slept.items():
+        assert rec.started < rec.ready[pid] < start
+
+
+def test_processes_started_late_by_their_parent_fail_timing_not_overlap(tmp_path: Path) -> None:
+    # The parent spins for two units between the starts, so the second child cannot run its
+    # task beside the first: overlap asks for no more than the children's readiness allowed,
+    # and the lost time is the timing check's to judge.
+    assignment = fast_assignment()
+    folder = submission(tmp_path / "busy", {"ex2_processes.py": TASK + """\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        procs = [mp.Process(target=task, args=(1,)) for _ in range(2)]
+        for p in procs:
+            p.start()
+            spin_until = time.perf_counter() + 0.04
+            while time.perf_counter() < spin_until:
+                pass
+        for p in procs:
+            p.join()
+    """})
+    entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
+    statuses = _statuses(entry)
+    assert statuses["overlap"] == "pass", entry["checks"]
+    assert statuses["timing"] == "fail"
+    assert "the tasks' sleeps took more time than the schedule allows" in _message(
+        entry, "timing")
