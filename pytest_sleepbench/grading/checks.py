@@ -122,7 +122,7 @@ def judge(
     if observed.tasks:
         guarded, api = _main_guard(observed, guard), _api(observed)
     else:
-        # With no task slept, "as many sleeps under spawn" and "no process for serial" would
+        # With no task slept, "as many sleeps when re-imported" and "no process for serial" would
         # pass an empty script; there is nothing for them to judge, unless the children died
         # re-importing an unguarded script (forkserver and spawn do that on the first run).
         guarded = (_unguarded(observed) if "bootstrapping phase" in observed.outcome.stderr
@@ -209,7 +209,8 @@ def _runs(o: Observed, limit: float) -> Check:
 
 
 def survives_spawn(o: Observed, guard: Observed) -> bool:
-    """Whether ``guard``, the run with spawn forced, passes ``main_guard`` against ``o``."""
+    """Whether ``guard``, the run whose every child imports the script afresh (as under
+    spawn), passes ``main_guard`` against ``o``."""
     return _main_guard(o, guard).status != "fail"
 
 
@@ -219,16 +220,18 @@ def _main_guard(o: Observed, guard: Observed | None) -> Check:
     run = guard or o
     out = run.outcome
     want = len(o.tasks)
-    expected = f"the same {want} task sleep(s) as without spawn, and exit status 0"
+    expected = (f"the same {want} task sleep(s) as the graded run, and exit status 0, with "
+                "every child importing the script afresh as under spawn")
     if out.timed_out or out.flooded or out.returncode != 0:
-        observed = (f"{'a time-out' if out.timed_out else _exit(out)} under spawn; "
+        observed = (f"{'a time-out' if out.timed_out else _exit(out)}; "
                     f"stderr ends with:\n    {_tail(out.stderr)}")
     elif "bootstrapping phase" in out.stderr or len(run.tasks) < want:
-        observed = (f"{len(run.tasks)} task sleep(s) under spawn; stderr ends with:\n    "
+        observed = (f"{len(run.tasks)} task sleep(s); stderr ends with:\n    "
                     f"{_tail(out.stderr)}")
     else:
         return Check("main_guard", "pass")
-    return run.fail("main_guard", "the script breaks when processes are started with spawn",
+    return run.fail("main_guard",
+                    "the script breaks when its children import it again, as under spawn",
                     expected, f"{observed}\n  fix: {_GUARD_HINT}")
 
 

@@ -1,7 +1,8 @@
 """Grade one exercise of one submission: find the file, run it twice, judge, score.
 
-The second run forces ``spawn`` so the main-guard check sees what Windows and macOS would do;
-it is skipped when the first run already used ``spawn`` or the exercise starts no processes.
+The second run makes every child import the script afresh, so the main-guard check sees what
+``spawn`` (Windows, macOS) would do; it is skipped when the first run already used ``spawn``
+or the exercise starts no processes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..core.calibrate import cached as calibration_for
 from ..core.lesson import START_METHODS
 from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier
-from .sandbox import Limits, Outcome, run_script
+from .sandbox import REIMPORT, Limits, Outcome, run_script
 
 __all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded", "score",
            "time_limit"]
@@ -200,9 +201,9 @@ def grade_exercise(
         # not a time, so a first try sleeps less. Code whose children must start before its
         # own sleeps run out (daemons outlived by a sleep) can fail that try for the shorter
         # sleeps alone, so a failure is judged at the full unit, as a pass needs no retry.
-        guard = run("spawn", assignment.unit * GUARD_UNIT)
+        guard = run(REIMPORT, assignment.unit * GUARD_UNIT)
         if not survives_spawn(observed, guard):
-            guard = run("spawn")
+            guard = run(REIMPORT)
 
     def verdicts(seen: Observed) -> list[Check]:
         calibration = _calibration(seen, method)

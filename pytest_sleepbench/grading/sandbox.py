@@ -32,9 +32,14 @@ import psutil
 from ..core.clock import now, sleep_for
 from .record import Recording, read_recording
 
-__all__ = ["Limits", "Outcome", "run_script", "sandbox_python", "sandbox_uid", "sweep"]
+__all__ = ["REIMPORT", "Limits", "Outcome", "run_script", "sandbox_python", "sandbox_uid", "sweep"]
 
 _HOOK = Path(__file__).with_name("_hook.py")
+
+#: The ``start_method`` of the main-guard run: every child imports the script afresh, as under
+#: spawn (a forkserver with nothing preloaded where there is one, which does that in a fork of
+#: a clean server instead of a new interpreter per child; spawn elsewhere).
+REIMPORT = "reimport"
 # Processes of the run may still be on their way out when the main one exits (a forkserver, a
 # resource tracker, pool workers told to stop); they get this long before they count as left.
 _GRACE = 0.5

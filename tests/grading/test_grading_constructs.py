@@ -11,7 +11,7 @@ from grading_support import FAST, ROOT, fast_assignment, run_processes, submissi
 from pytest_sleepbench.grading.assignment import Assignment, Exercise, parse
 from pytest_sleepbench.grading.checks import Check, late_only, with_earlier
 from pytest_sleepbench.grading.grade import discover, grade_exercise
-from pytest_sleepbench.grading.sandbox import Limits, run_script
+from pytest_sleepbench.grading.sandbox import REIMPORT, Limits, run_script
 
 pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
 
@@ -245,3 +245,32 @@ def test_processes_started_late_by_their_parent_fail_timing_not_overlap(tmp_path
     assert statuses["timing"] == "fail"
     assert "the tasks' sleeps took more time than the schedule allows" in _message(
         entry, "timing")
+
+
+def test_every_child_of_the_main_guard_run_imports_the_script_afresh(tmp_path: Path) -> None:
+    folder = submission(tmp_path / "imports", {"ex2_processes.py": """\
+    import multiprocessing as mp
+    import os
+    import sys
+    import time
+
+    # One write a line, and nothing else printed: the children share the pipe.
+    sys.stdout.write(f"imported as {__name__} in {os.getpid()}\\n")
+
+    if __name__ == "__main__":
+        mp.set_start_method("fork", force=True)  # the run keeps its own method regardless
+        procs = [mp.Process(target=time.sleep, args=(1,)) for _ in range(3)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    """})
+    for method, children in ((None, 0), (REIMPORT, 3)):
+        outcome = run_script(folder, "ex2_processes.py", unit=0.02, limits=Limits(wall=20),
+                             start_method=method)
+        assert outcome.returncode == 0, outcome.stderr
+        lines = [text for _, text in outcome.stdout if text]
+        again = {line.split()[-1] for line in lines if "__mp_main__" in line}
+        slept = {str(i.pid) for i in outcome.recording.intervals}
+        assert len(lines) == 1 + children and len(again) == children, lines
+        assert again == (slept if children else set())
