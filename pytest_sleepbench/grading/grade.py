@@ -110,16 +110,16 @@ def _calibration(seen: Observed, default: str, *, fresh: bool = False) -> Calibr
 def time_limit(exercise: Exercise, assignment: Assignment, baseline: float) -> float:
     """The wall-clock limit of one script: configured, or twice the serial time plus margins.
 
-    Twice the serial time is beyond any schedule of correct code; the calibrated start-up of
-    every task under spawn and a second of slack keep tiny units from cutting correct code off.
+    Twice the serial time is beyond any schedule of correct code; two interpreter start-ups a
+    task (``baseline`` is what one costs in the sandbox, about what a spawn child costs before
+    its task runs) and a second of slack keep tiny units from cutting correct code off. The
+    limit takes no calibration of spawn, which most runs never use.
     """
     configured = exercise.timeout or assignment.timeout
     if configured:
         return configured
-    spawn = calibration_for("spawn") if "spawn" in START_METHODS else None
-    per_start = spawn.startup if spawn is not None else 0.0
     work = sum(exercise.durations) * assignment.unit
-    return 2 * work + len(exercise.durations) * 2 * per_start + 4 * baseline + 1.0
+    return 2 * work + len(exercise.durations) * 2 * baseline + 4 * baseline + 1.0
 
 
 def score(checks: list[Check], points: float, *, slept: bool = True) -> float:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import glob
 import os
+import py_compile
 import re
 import resource
 import selectors
@@ -40,6 +42,20 @@ _HOOK = Path(__file__).with_name("_hook.py")
 #: spawn (a forkserver with nothing preloaded where there is one, which does that in a fork of
 #: a clean server instead of a new interpreter per child; spawn elsewhere).
 REIMPORT = "reimport"
+
+
+@functools.cache
+def _hook_bytecode() -> bytes:
+    """The hook compiled once per grader. Every process of every run loads it, and compiling
+    it is most of what it costs each one; an unchecked-hash ``.pyc`` needs no source mtime
+    to match, and an interpreter of another version ignores it and compiles the source."""
+    with tempfile.TemporaryDirectory(prefix="sleepbench-hook-") as folder:
+        target = os.path.join(folder, "hook.pyc")
+        py_compile.compile(str(_HOOK), cfile=target, dfile="sitecustomize.py", doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        with open(target, "rb") as handle:
+            return handle.read()
+
 # Processes of the run may still be on their way out when the main one exits (a forkserver, a
 # resource tracker, pool workers told to stop); they get this long before they count as left.
 _GRACE = 0.5
@@ -201,12 +217,17 @@ def _prepare(base: Path, submission: Path, uid: int | None) -> None:
     shutil.copytree(submission, base / "work", symlinks=True, ignore=_copy_skip)
     (base / "hook").mkdir()
     shutil.copyfile(_HOOK, base / "hook" / "sitecustomize.py")
+    (base / "hook" / "__pycache__").mkdir()
+    cached = base / "hook" / "__pycache__" / f"sitecustomize.{sys.implementation.cache_tag}.pyc"
+    cached.write_bytes(_hook_bytecode())
     for name in ("rec", "tmp"):
         (base / name).mkdir()
     if uid is not None:
         os.chmod(base, 0o711)
         os.chmod(base / "hook", 0o755)
         os.chmod(base / "hook" / "sitecustomize.py", 0o644)
+        os.chmod(base / "hook" / "__pycache__", 0o755)
+        os.chmod(cached, 0o644)
         for root, dirs, files in os.walk(base / "work"):
             for name in [*dirs, *files]:
                 os.lchown(os.path.join(root, name), uid, uid)
