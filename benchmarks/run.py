@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as-written", type=int, default=1,
                    help="submissions whose scripts are also run as written (real seconds)")
     p.add_argument("--idle-tests", type=int, default=None, help="default 2000")
-    p.add_argument("--idle-repeat", type=int, default=None, help="default 7")
+    p.add_argument("--idle-repeat", type=int, default=None, help="pairs of sessions, default 15")
     p.add_argument("--skip", default="", help=f"sections to leave out: {', '.join(SECTIONS)}")
     return p
 
@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> Table:
                      lambda: throughput.measure(args.submissions, args.as_written))
     if "idle" not in skip:
         tests = args.idle_tests or (200 if quick else 2000)
-        idle_repeat = args.idle_repeat or (1 if quick else 7)
+        idle_repeat = args.idle_repeat or (1 if quick else 15)
         _section(table, "idle cost", lambda: idle.measure(tests, idle_repeat))
     machine["load_after"] = _load()
     print(table.render())
