@@ -108,6 +108,26 @@ def test_a_bad_marker_argument_is_named_with_what_is_accepted_and_the_body_never
     assert "the body ran" not in result.stdout.str()
 
 
+def test_a_bad_marker_on_a_test_that_takes_its_run_errors_with_the_message_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.sleepbench("mapp", [1, 2])
+        def test_marked(sleepbench_run):
+            raise RuntimeError("the body ran")
+    """)
+    result = pytester.runpytest("--sleepbench-unit=0.01")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.sleepbench: pattern must be one of serial, *"
+                                 ", got 'mapp'"])
+    output = result.stdout.str()
+    assert "the body ran" not in output
+    assert "fixtures.py" not in output and "Traceback" not in output
+
+
 def test_the_arguments_the_readme_lists_are_accepted_by_position_or_keyword(
     pytester: pytest.Pytester,
 ) -> None:

@@ -149,14 +149,8 @@ class CallChecks:
 def _markers(item: pytest.Item) -> tuple[markers.PatternMarker | None, markers.WallMarker | None]:
     pattern = item.get_closest_marker("sleepbench")
     wall = item.get_closest_marker("sleepbench_wall")
-    try:
-        return (None if pattern is None else markers.pattern_marker(pattern),
-                None if wall is None else markers.wall_marker(wall))
-    except pytest.UsageError as error:
-        problem = str(error)
-    # The message is the whole story: a traceback, or the error chained to the failure, would
-    # only point into the plugin.
-    pytest.fail(problem, pytrace=False)
+    return (None if pattern is None else markers.or_fail(markers.pattern_marker, pattern),
+            None if wall is None else markers.or_fail(markers.wall_marker, wall))
 
 
 def _check_run(funcargs: dict[str, object], pattern: markers.PatternMarker | None) -> None:

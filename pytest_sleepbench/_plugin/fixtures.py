@@ -44,7 +44,7 @@ def sleepbench_run(request: pytest.FixtureRequest, sleepbench: Bench) -> Run:
         raise pytest.UsageError(
             "the sleepbench_run fixture needs @pytest.mark.sleepbench(pattern) on the test"
         )
-    mark = markers.pattern_marker(marker)
+    mark = markers.or_fail(markers.pattern_marker, marker)
     settings = resolve(request.config, {"unit": mark.unit, "start_method": mark.start_method})
     return sleepbench.run(mark.pattern, mark.durations, workers=mark.workers,
                           start_method=settings.start_method, unit=settings.unit)

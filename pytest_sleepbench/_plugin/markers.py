@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import TypeGuard, TypeVar
 
 import pytest
 
 from ..core.lesson import PATTERNS, POOL_PATTERNS
 
-__all__ = ["LINES", "PatternMarker", "WallMarker", "pattern_marker", "wall_marker"]
+__all__ = ["LINES", "PatternMarker", "WallMarker", "or_fail", "pattern_marker", "wall_marker"]
 
 LINES = [
     "sleepbench(pattern, durations=None, *, workers=None, start_method=None, unit=None, "
@@ -51,6 +51,19 @@ class WallMarker:
     serial: tuple[float, ...] | None
     parallel: tuple[float, ...] | None
     workers: int | None
+
+
+_T = TypeVar("_T")
+
+
+def or_fail(read: Callable[[pytest.Mark], _T], marker: pytest.Mark) -> _T:
+    """``read(marker)``, or the test failed with the marker's problem as its whole message: a
+    traceback, or the error chained to the failure, would only point into the plugin."""
+    try:
+        return read(marker)
+    except pytest.UsageError as error:
+        problem = str(error)
+    pytest.fail(problem, pytrace=False)
 
 
 def _bad(marker: pytest.Mark, why: str) -> pytest.UsageError:

@@ -115,7 +115,7 @@ class Assignment:
             "output_kb": self.output >> 10,
             "exercises": [
                 {"id": e.id, "pattern": e.pattern, "file": e.file, "points": e.points,
-                 "durations": list(e.durations)}
+                 "durations": list(e.durations), "timeout": e.timeout}
                 for e in self.exercises
             ],
         }

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from grading_support import ROOT, copy_reference, fast_assignment, run_processes, submission
+from grading_support import FAST, ROOT, copy_reference, fast_assignment, run_processes, submission
 
 from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
 from pytest_sleepbench.grading.checks import Check
@@ -201,6 +201,16 @@ def test_durations_come_from_the_assignment(tmp_path: Path) -> None:
     message = _message(entry, "timing")
     assert "expected: sleeps of 1, 1 tutorial second(s)" in message
     assert "observed: sleeps of 1, 2" in message
+
+
+def test_the_report_keeps_each_exercise_s_own_time_limit() -> None:
+    text = FAST.format(extra="timeout = 7").replace(
+        'id = "ex2"\n', 'id = "ex2"\ntimeout = 3\n')
+    listed = parse(text, "course.toml").to_dict()
+    exercises = listed["exercises"]
+    assert isinstance(exercises, list)
+    limits = {e["id"]: e["timeout"] for e in exercises}
+    assert listed["timeout"] == 7 and limits["ex2"] == 3 and limits["ex1"] is None
 
 
 def test_the_main_guard_verdict_does_not_rest_on_the_shorter_sleeps_of_its_first_try(
