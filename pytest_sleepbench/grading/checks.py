@@ -380,12 +380,14 @@ def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: f
     durations = [d * o.unit for d in o.durations]
     schedule = o.schedule
     slept = sorted(i.seconds / o.unit for i in o.tasks)
-    if o.tasks and not _same(slept, sorted(o.durations)):
-        # The model is built from the exercise's durations; a run of other sleeps is not
-        # the run the bounds describe.
+    if not _same(slept, sorted(o.durations)):
+        # The model is built from the exercise's durations; a run of other sleeps, or of none
+        # (whose wall a slow pool start can stretch past the lower bound), is not the run the
+        # bounds describe.
         return o.fail("timing", "the tasks did not sleep the durations the exercise asks for",
                       f"sleeps of {_listing(o.durations)} tutorial second(s)",
-                      f"sleeps of {_listing(slept)}")
+                      f"sleeps of {_listing(slept)}" if slept else
+                      "no sleep: time.sleep was not called, or was replaced")
 
     if o.pattern == "serial":
         lower = sum(durations)
@@ -393,7 +395,7 @@ def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: f
         # However many workers it had, a run cannot beat its longest task, nor its work
         # spread evenly over the strands that really slept.
         lower = max(max(durations, default=0.0),
-                    sum(durations) / max(o.strands, len(durations) if not o.tasks else 1))
+                    sum(durations) / max(o.strands, 1))
     bounds = wall_bounds(
         lower=lower, ideal=schedule.makespan, calibration=calibration,
         process_starts=0 if o.pattern == "serial" else max(o.workers, 1),
