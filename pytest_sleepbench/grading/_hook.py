@@ -1,7 +1,8 @@
 """Start-up hook for graded scripts, installed as ``sitecustomize`` in the sandbox only.
 
 It runs in every Python process a graded script creates (children of ``fork`` inherit it,
-``spawn`` and ``forkserver`` children load it from ``PYTHONPATH``) and records, as JSON lines:
+``spawn`` children and the forkserver load it from ``PYTHONPATH``, and the forkserver's
+children inherit it from their server) and records, as JSON lines:
 
 * each ``time.sleep``: pid, ppid, tid, requested seconds (scaled by the unit), start, end, and
   the submission index of the pool task it ran in;

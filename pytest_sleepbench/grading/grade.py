@@ -1,7 +1,7 @@
 """Grade one exercise of one submission: find the file, run it twice, judge, score.
 
 The second run makes every child import the script afresh, so the main-guard check sees what
-``spawn`` (Windows, macOS) would do; it is skipped when the first run already used ``spawn``
+``spawn`` (Windows, macOS) would do; it is skipped when ``spawn`` is the configured method
 or the exercise starts no processes.
 """
 
@@ -110,16 +110,17 @@ def _calibration(seen: Observed, default: str, *, fresh: bool = False) -> Calibr
 def time_limit(exercise: Exercise, assignment: Assignment, baseline: float) -> float:
     """The wall-clock limit of one script: configured, or twice the serial time plus margins.
 
-    Twice the serial time is beyond any schedule of correct code; two interpreter start-ups a
-    task (``baseline`` is what one costs in the sandbox, about what a spawn child costs before
-    its task runs) and a second of slack keep tiny units from cutting correct code off. The
-    limit takes no calibration of spawn, which most runs never use.
+    Twice the serial time is beyond any schedule of correct code; four times ``baseline`` a
+    task (the measured cost of a script that imports the lesson's modules, from the hook to
+    its exit; a spawn child's whole start-up measured about two and a half of those) and a
+    second of slack keep tiny units from cutting correct code off. The limit takes no
+    calibration of spawn, which most runs never use.
     """
     configured = exercise.timeout or assignment.timeout
     if configured:
         return configured
     work = sum(exercise.durations) * assignment.unit
-    return 2 * work + len(exercise.durations) * 2 * baseline + 4 * baseline + 1.0
+    return 2 * work + len(exercise.durations) * 4 * baseline + 4 * baseline + 1.0
 
 
 def score(checks: list[Check], points: float, *, slept: bool = True) -> float:

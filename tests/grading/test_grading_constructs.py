@@ -8,10 +8,19 @@ from pathlib import Path
 import pytest
 from grading_support import FAST, ROOT, fast_assignment, run_processes, submission
 
+from pytest_sleepbench.core.calibrate import Calibration
+from pytest_sleepbench.core.sink import Interval
 from pytest_sleepbench.grading.assignment import Assignment, Exercise, parse
-from pytest_sleepbench.grading.checks import Check, late_only, with_earlier
+from pytest_sleepbench.grading.checks import (
+    Check,
+    Observed,
+    _expected_peak,
+    late_only,
+    with_earlier,
+)
 from pytest_sleepbench.grading.grade import discover, grade_exercise
-from pytest_sleepbench.grading.sandbox import REIMPORT, Limits, run_script
+from pytest_sleepbench.grading.record import Recording
+from pytest_sleepbench.grading.sandbox import REIMPORT, Limits, Outcome, run_script
 
 pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
 
@@ -274,3 +283,16 @@ def test_every_child_of_the_main_guard_run_imports_the_script_afresh(tmp_path: P
         slept = {str(i.pid) for i in outcome.recording.intervals}
         assert len(lines) == 1 + children and len(again) == children, lines
         assert again == (slept if children else set())
+
+
+def test_late_readiness_never_raises_the_overlap_owed() -> None:
+    # Durations 3, 1, 2 over three workers owe a peak of 2 with the calibrated stagger of
+    # 0, 0.1 and 0.2 s; worker 1 ready 10 ms late would line all three up, owing 3.
+    unit, allowance = 0.1, 0.1
+    intervals = [Interval(task=k, seconds=d * unit, pid=11 + k, start=9.0 + k, end=9.5 + k,
+                          tid=11 + k) for k, d in enumerate((3, 1, 2))]
+    recording = Recording(intervals=intervals, ready={11: 1.0, 12: 1.01, 13: 1.01})
+    outcome = Outcome(returncode=0, wall=1.0, origin=0.0, recording=recording, main_pid=10)
+    seen = Observed.of("as_completed", (3, 1, 2), unit, outcome)
+    calibration = Calibration("fork", startup=allowance / 1.5, pool=0.0, jitter=0.0, cores=2)
+    assert _expected_peak(seen, calibration, 1) == 2
