@@ -3,6 +3,7 @@ results, other constructs, and when a run is measured a second time."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,9 @@ def test_children_that_die_on_an_unguarded_script_fail_main_guard(tmp_path: Path
 
 def test_a_serial_run_in_disguise_is_not_measured_again(tmp_path: Path) -> None:
     # Its overlap check fails on structure, so no second measurement can change the grade.
-    assignment = fast_assignment()
+    # At the default unit: at 20 ms, one unit of two-task work is about what the spread's
+    # margins add under load, so timing alone may not tell (overlap still does).
+    assignment = dataclasses.replace(fast_assignment(), unit=0.05)
     folder = submission(tmp_path / "disguise", {"ex2_processes.py": TASK + """\
     import multiprocessing as mp
 
