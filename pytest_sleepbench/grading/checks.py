@@ -307,20 +307,18 @@ def _expected_peak(o: Observed, calibration: Calibration, xdist_workers: int) ->
     one allowance after it did. The second covers a machine busier than any count of
     workers shows, and only the overlap check takes it: a parent busy between its starts
     makes its children late itself, which the timing check must still see."""
-    release = _release(o, calibration, xdist_workers)
+    calibrated = _staggered(o, calibration, xdist_workers)
     allowance = _allowance(o, calibration, xdist_workers)
-    pids = list(dict.fromkeys(i.pid for i in o.tasks))
     ready = o.outcome.recording.ready
-    seen = sorted(ready[pid] for pid in pids if pid in ready and pid != o.outcome.main_pid)
-    durations = [d * o.unit for d in o.durations]
-    calibrated = list_schedule(durations, len(release), release).peak
-    if len(seen) == len(release) > 1:
-        later = [max(late, seen[w] - seen[0] + (allowance if w else 0.0))
-                 for w, late in enumerate(release)]
-        # A later start can line tasks up to overlap more, not less: readiness may only ever
-        # lower what is owed.
-        return min(calibrated, list_schedule(durations, len(later), later).peak)
-    return calibrated
+    seen = sorted(ready[pid] for pid in {i.pid for i in o.tasks}
+                  if pid in ready and pid != o.outcome.main_pid)
+    if len(seen) != calibrated.workers or len(seen) < 2:
+        return calibrated.peak
+    later = [max(w * allowance, seen[w] - seen[0] + (allowance if w else 0.0))
+             for w in range(len(seen))]
+    # A later start can line tasks up to overlap more, not less: readiness may only ever lower
+    # what is owed.
+    return min(calibrated.peak, list_schedule(calibrated.durations, len(later), later).peak)
 
 
 def _allowance(o: Observed, calibration: Calibration, xdist_workers: int) -> float:
@@ -329,16 +327,12 @@ def _allowance(o: Observed, calibration: Calibration, xdist_workers: int) -> flo
     return 0.0
 
 
-def _release(o: Observed, calibration: Calibration, xdist_workers: int) -> list[float]:
-    """When each strand that slept may take its first task: worker ``w`` after ``w``
-    allowances."""
-    allowance = _allowance(o, calibration, xdist_workers)
-    return [w * allowance for w in range(max(o.strands, 1))]
-
-
 def _staggered(o: Observed, calibration: Calibration, xdist_workers: int) -> Schedule:
-    release = _release(o, calibration, xdist_workers)
-    return list_schedule([d * o.unit for d in o.durations], len(release), release)
+    """The schedule over the strands that slept, worker ``w`` ready after ``w`` allowances."""
+    allowance = _allowance(o, calibration, xdist_workers)
+    strands = max(o.strands, 1)
+    return list_schedule([d * o.unit for d in o.durations], strands,
+                         [w * allowance for w in range(strands)])
 
 
 def _overlap(o: Observed, calibration: Calibration, xdist_workers: int) -> Check:

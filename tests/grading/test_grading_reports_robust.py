@@ -18,28 +18,14 @@ from typing import Any
 
 import pytest
 import test_grading_faults as faults
-from grading_support import EXAMPLES, copy_reference, submission
+from grading_support import EXAMPLES, copy_reference, course, submission
 
 from pytest_sleepbench.grading.reports import to_csv, write_gradescope
 
 pytest.importorskip("xdist")
 
-# Two of the built-in exercises at 20 ms per tutorial second: quick, and enough to tell a
-# kept entry from a replaced one.
-COURSE = """\
-unit = 0.02
-[[exercise]]
-id = "ex1"
-pattern = "serial"
-file = "ex1_serial*.py"
-points = 10
-
-[[exercise]]
-id = "ex2"
-pattern = "processes"
-file = "ex2_processes*.py"
-points = 10
-"""
+# Two of the built-in exercises: quick, and enough to tell a kept entry from a replaced one.
+COURSE = course("ex1", "ex2")
 REPORTS = ("--sleepbench-json=out/grades.json", "--sleepbench-csv=out/grades.csv",
            "--sleepbench-gradescope=out/gs")
 INTERRUPTED = "runs: not graded: the session was interrupted before this exercise was graded"
