@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_sleepbench.core.bench import Bench
-from pytest_sleepbench.core.calibrate import cached as calibration_for
+from pytest_sleepbench.core.calibrate import measured
 from pytest_sleepbench.core.lesson import PATTERNS
 from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.sink import Sink
@@ -104,7 +104,7 @@ def _key(unit: float) -> str:
 
 def to_json(counts: Counts, bench: Bench) -> dict[str, object]:
     # The calibration is the one every run of this process was judged with (it is cached).
-    return {"calibration": calibration_for(bench.start_method).describe(),
+    return {"calibration": measured(bench.start_method).describe(),
             "counts": {u: {p: asdict(t) for p, t in by.items()} for u, by in counts.items()}}
 
 

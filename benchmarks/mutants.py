@@ -17,7 +17,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
 from pytest_sleepbench.core.bounds import auto_tolerance
-from pytest_sleepbench.core.calibrate import cached as calibration_for
+from pytest_sleepbench.core.calibrate import measured
 from pytest_sleepbench.core.calibrate import shape_overhead
 from pytest_sleepbench.core.clock import now
 from pytest_sleepbench.core.lesson import DEFAULT_DURATIONS, PROCESS_PATTERNS
@@ -46,7 +46,7 @@ def run_mutant(
     # The margins come from the same measurements the correct run's do: this process's
     # calibration and the measured overhead of the pattern's shape, both measured afresh for
     # the one repeat, as ``run_pattern`` does.
-    calibration = calibration_for(start_method, fresh=fresh_calibration)
+    calibration = measured(start_method, fresh=fresh_calibration)
     overhead = shape_overhead(pattern, len(durations), None, start_method,
                               fresh=fresh_calibration)
     ctx = multiprocessing.get_context(start_method)
@@ -63,9 +63,9 @@ def run_mutant(
     if pattern in PROCESS_PATTERNS or pattern == "serial":
         delivered = [i.task for i in sorted(intervals, key=lambda i: i.end) if i.task is not None]
 
-    def again() -> Run:
-        return run_mutant(pattern, sink, unit=unit, start_method=start_method,
-                          xdist_workers=xdist_workers, fresh_calibration=True)
+    def again(at: float, fresh: bool) -> Run:
+        return run_mutant(pattern, sink, unit=at, start_method=start_method,
+                          xdist_workers=xdist_workers, fresh_calibration=fresh)
 
     return Run(
         pattern=pattern,
@@ -86,6 +86,7 @@ def run_mutant(
         processes_started=done.started,
         exitcodes=done.exitcodes,
         overhead=overhead,
+        starts={pid: s for pid, s in sink.readiness().items() if pid != os.getpid()},
         again=again,
     )
 

@@ -89,7 +89,7 @@ def test_the_marker_checks_the_patterns_promises_after_the_test(
     """)
     result = pytester.runpytest("--sleepbench-unit=0.02")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*test_checked*", "*results were not delivered in input order"])
+    result.stdout.fnmatch_lines(["*test_checked*", "*results were not received in input order"])
 
 
 def test_marker_beats_command_line_beats_ini(pytester: pytest.Pytester) -> None:

@@ -18,7 +18,7 @@ import pytest
 from ..core.bench import Bench
 from ..core.bounds import Bounds, auto_tolerance, wall_bounds
 from ..core.calibrate import available_cores
-from ..core.calibrate import cached as calibration_for
+from ..core.calibrate import measured
 from ..core.clock import now
 from ..core.model import list_schedule
 from ..core.run import Run
@@ -115,7 +115,7 @@ class CallChecks:
             upper = float("inf") if mark.at_most is None else mark.at_most
             return Bounds(lower, lower, upper), "the marker's bounds"
         settings = resolve(self.config)
-        calibration = calibration_for(settings.start_method)
+        calibration = measured(settings.start_method)
         durations = mark.serial if mark.serial is not None else mark.parallel
         assert durations is not None
         tolerance = settings.tolerance or auto_tolerance(calibration, min(durations or [1.0]))

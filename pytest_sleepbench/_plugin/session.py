@@ -72,10 +72,10 @@ class SessionPlugin:
         if not self.used or self.config.option.collectonly:
             return None
         from ..core.bounds import auto_tolerance
-        from ..core.calibrate import cached as calibration_for
+        from ..core.calibrate import measured
 
         settings = resolve(self.config)
-        calibration = calibration_for(settings.start_method)
+        calibration = measured(settings.start_method)
         tolerance = settings.tolerance or auto_tolerance(calibration, settings.unit)
         return (
             f"sleepbench calibration: {calibration.describe()}, "

@@ -19,7 +19,9 @@ from .clock import now, sleep_for
 from .patterns import execute
 from .sink import Sink
 
-__all__ = ["Calibration", "available_cores", "cached", "calibrate", "shape_overhead"]
+__all__ = [
+    "Calibration", "available_cores", "calibrate", "forget", "measured", "shape_overhead",
+]
 
 
 def available_cores() -> int:
@@ -108,12 +110,20 @@ def calibrate(start_method: str) -> Calibration:
 _CACHE: dict[str, Calibration] = {}
 
 
-def cached(start_method: str, *, fresh: bool = False) -> Calibration:
+def measured(start_method: str, *, fresh: bool = False) -> Calibration:
     """The calibration for ``start_method``, measured on first use in this process (or now,
     with ``fresh``, replacing what was kept)."""
     if fresh or start_method not in _CACHE:
         _CACHE[start_method] = calibrate(start_method)
     return _CACHE[start_method]
+
+
+def forget(start_method: str) -> None:
+    """Drop what was measured for ``start_method``: the load has changed since, so the next
+    run measures afresh instead of trusting the session's first figures."""
+    _CACHE.pop(start_method, None)
+    for key in [k for k in _SHAPES if k[3] == start_method]:
+        del _SHAPES[key]
 
 
 _SHAPES: dict[tuple[str, int, int | None, str], float] = {}

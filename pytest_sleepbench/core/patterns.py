@@ -44,9 +44,16 @@ def task(index: int, duration: float, unit: float, sink: Sink, watch: int | None
     pattern: a task in a child exits when that process is gone, so a run killed by a timeout
     leaves no process behind.
     """
+    sink.mark_ready(now())
     start, end = sleep_for(duration * unit, watch=watch)
     sink.record(index, duration * unit, start, end)
     return index
+
+
+def _worker_ready(owner: int, sink: Sink) -> None:
+    """A pool worker's initializer: stamp the end of its start-up, then watch its owner."""
+    sink.mark_ready(now())
+    watch_owner(owner)
 
 
 
@@ -188,7 +195,7 @@ def _run_pool(
     # whose write end it holds itself, and would otherwise outlive a test cut off by a
     # thread-method timeout.
     executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=watch_owner, initargs=(main,))
+        max_workers=workers, mp_context=ctx, initializer=_worker_ready, initargs=(main, sink))
     requested: int = executor._max_workers  # type: ignore[attr-defined]
     results: list[int] = []
     try:

@@ -14,6 +14,19 @@ from .sink import Sink
 
 __all__ = ["AsyncProbe", "Probe"]
 
+# When this process could first run a probe: a spawned or forkserver child imports this module
+# as it unpickles its first probe, at the end of its start-up; a forked one is stamped at fork.
+_READY = now()
+
+
+def _forked() -> None:
+    global _READY
+    _READY = now()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
 
 def _label(args: tuple[object, ...]) -> str:
     try:
@@ -34,6 +47,8 @@ class Probe:
 
     def __call__(self, *args: object, **kwargs: object) -> None:
         watch = None if os.getpid() == self.owner else self.owner
+        if watch is not None:
+            self.sink.mark_ready(_READY)
         start, end = sleep_for(self.seconds, watch=watch)
         self.sink.record(None, self.seconds, start, end, label=_label(args))
 

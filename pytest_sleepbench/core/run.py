@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from . import judge
 from . import timeline as tl
 from .bounds import Bounds, auto_tolerance, wall_bounds
-from .calibrate import Calibration, shape_overhead
-from .calibrate import cached as calibration_for
+from .calibrate import Calibration, forget, measured, shape_overhead
+from .judge import STAGGER, Kind, Measurement, Verdict
 from .lesson import DEFAULT_DURATIONS, POOL_PATTERNS, default_start_method
 from .model import Schedule, list_schedule
 from .patterns import check_arguments, execute
 from .picture import message_width, render
 from .sink import Interval, Sink
-from .verdict import LateWall, SleepbenchAssertion, fail, recorded
+from .verdict import message, raise_for
 
 __all__ = ["Run", "run_pattern"]
-
-# How many calibrated start-ups apart workers may become ready before overlap is not owed.
-_STAGGER = 3.0
 
 
 @dataclass(eq=False)
@@ -55,16 +51,22 @@ class Run:
     overhead: float | None = None
     """Measured cost of this run's machinery: the same pattern with zero-length sleeps (see
     the noise policy). ``None`` derives it from the calibration's per-process figures."""
+    starts: Mapping[int, tuple[float | None, float]] = field(default_factory=dict)
+    """Each worker process's (born, ready), by pid: when it was created and when it could
+    first run (a pool worker when its start-up ended, a ``Process`` when its task began).
+    The gap is start-up the machine spent, which the judge never blames on the code."""
     earlier_walls: tuple[float, ...] = ()
     """Walls of earlier attempts that only missed the upper time bound (see the noise policy)."""
-    again: Callable[[], Run] | None = field(default=None, repr=False)
-    """Runs the same pattern once more; used up by the first repeat."""
+    earlier_units: tuple[float, ...] = ()
+    """Units of earlier attempts too small for the machine to show a claim (see
+    :meth:`assert_parallel`); ``unit`` is the one the verdicts describe."""
+    retried_late: bool = False
+    again: Callable[[float, bool], Run] | None = field(default=None, repr=False)
+    """Runs the same pattern once more at a unit, with a fresh calibration or not."""
     checks: list[dict[str, str]] = field(default_factory=list)
     """Every assertion made on this run, in order, with its verdict."""
-    asked: list[tuple[Callable[..., None], tuple[Any, ...], dict[str, Any]]] = field(
-        default_factory=list, repr=False
-    )
-    """The assertions that passed, to judge again if the run is measured once more."""
+    asked: list[Callable[[Run], Verdict]] = field(default_factory=list, repr=False)
+    """The rules judged so far, to judge again if the run is measured once more."""
 
     # -- what was observed -------------------------------------------------------------------
 
@@ -112,21 +114,10 @@ class Run:
             overhead=self.overhead,
         )
 
-    def expected_peak(self) -> int:
-        """Peak concurrency the model promises even if process starts are slow.
-
-        Worker ``w`` is taken to be ready only after ``w`` calibrated start-ups, three times
-        over, so under ``spawn`` with a small unit fewer tasks need to overlap: a unit too small
-        for the start method cannot demand overlap that the machine could not deliver (the
-        benchmark reports the smallest unit that can). The calibration is taken in the same
-        process, so under pytest-xdist it already carries the other workers' load; widening
-        the allowance again for them let serial runs pass.
-        """
-        if self.pattern == "serial":
-            return 1
-        release = [w * self._stagger() for w in range(self.workers)]
-        durations = [d * self.unit for d in self.durations]
-        return list_schedule(durations, self.workers, release).peak
+    @property
+    def owed_workers(self) -> int:
+        """Workers a claim of parallelism owes: the pool asked for, or one process a task."""
+        return 1 if self.pattern == "serial" else max(self.requested_workers, 1)
 
     # -- pictures and messages ---------------------------------------------------------------
 
@@ -148,6 +139,9 @@ class Run:
     def describe(self) -> str:
         b = self.bounds
         walls = "".join(f", earlier attempt {w:.3f}s" for w in self.earlier_walls)
+        if self.earlier_units:
+            walls += (f", unit scaled up from {self.earlier_units[0]:g}s for processes "
+                      "that started too late to show it")
         return (
             f"{self.pattern} over {list(self.durations)} with {self.workers} worker(s) "
             f"({self.start_method}, unit {self.unit:g}s): wall {self.wall:.3f}s{walls}, "
@@ -166,6 +160,7 @@ class Run:
             "requested_workers": self.requested_workers,
             "wall": self.wall,
             "earlier_walls": list(self.earlier_walls),
+            "earlier_units": list(self.earlier_units),
             "expected_wall": b.ideal,
             "lower": b.lower,
             "upper": b.upper,
@@ -182,33 +177,31 @@ class Run:
             ],
         }
 
-    def _fail(self, title: str, expected: str, observed: str,
-              kind: type[SleepbenchAssertion] = SleepbenchAssertion) -> None:
-        __tracebackhide__ = True
-        fail(f"sleepbench: {title}", expected, f"{observed}\n  run: {self.describe()}",
-             self.picture(), kind)
+    def label(self, task: int) -> str:
+        return f"{self.durations[task]:g}"
 
-    def _labels(self, order: Sequence[int]) -> str:
-        return ", ".join(f"{self.durations[i]:g}" for i in order)
-
-    # -- assertions: each records a verdict under one of the brief's check names ---------------
+    # -- assertions: each settles one rule under one of the check names ---------------------
 
     def assert_serial(self) -> None:
         """No two tasks overlapped, and the wall time is the sum, within the bounds."""
         __tracebackhide__ = True
-        self._overlap_none()
+        self._claim(_serial)
         self.assert_timing()
 
     def assert_parallel(self) -> None:
-        """Tasks ran in several processes, overlapped as the schedule predicts, and the wall
-        time is the makespan."""
+        """Tasks ran in several processes, overlapped as the schedule over the workers asked
+        for predicts, and the wall time is the makespan.
+
+        When the processes became ready too late to overlap at this unit, the run is measured
+        again at a larger one; if no unit within the budget shows it,
+        :class:`SleepbenchInconclusive` is raised, never an assertion.
+        """
         __tracebackhide__ = True
         if len(self.durations) < 2:
             raise ValueError("assert_parallel needs at least two tasks")
-        self._overlap_several()
+        self._claim(_parallel)
         self.assert_timing()
 
-    @recorded("overlap")
     def assert_overlap(self) -> None:
         """Tasks overlapped as the schedule over the workers the run really had predicts.
 
@@ -216,104 +209,38 @@ class Run:
         had done all the work passes: with one worker, the model expects no overlap.
         """
         __tracebackhide__ = True
-        if self.pattern == "serial" or self.workers == 1:
-            self._assert_no_overlap()
-        else:
-            self._assert_peak()
+        self._claim(_overlap)
 
-    @recorded("timing")
     def assert_timing(self) -> None:
         """The wall time lies within the model's bounds (see the noise policy)."""
         __tracebackhide__ = True
-        b = self.bounds
-        if self.wall < b.lower:
-            self._fail("the run was faster than its sleeps allow",
-                       f"at least {b.lower:.3f}s", f"{self.wall:.3f}s")
-        if self.wall > b.upper:
-            self._fail("the run took longer than the schedule allows",
-                       f"at most {b.upper:.3f}s (model {b.ideal:.3f}s plus calibrated start-up"
-                       f" and jitter)", f"{self.wall:.3f}s", kind=LateWall)
+        self._claim(_timing)
 
-    @recorded("runs")
     def assert_complete(self) -> None:
         """Every task ran to its end, once, and every ``Process`` exited cleanly."""
         __tracebackhide__ = True
-        tasks = sorted(i.task for i in self.intervals if i.task is not None)
-        if tasks != list(range(len(self.durations))):
-            missing = sorted(set(range(len(self.durations))) - set(tasks))
-            self._fail("not every task ran to its end once",
-                       f"tasks {list(range(len(self.durations)))} each recorded once",
-                       f"recorded {tasks}" + (f", missing {missing}" if missing else ""))
-        bad = [(k, code) for k, code in enumerate(self.exitcodes) if code != 0]
-        if bad:
-            self._fail("a process did not exit cleanly", "every exit code 0",
-                       ", ".join(f"task {k} exited with {code}" for k, code in bad))
+        self._claim(_complete)
 
-    @recorded("uses_processes")
     def assert_uses_processes(self) -> None:
         """``serial`` ran every task in the main process; the others none of them."""
         __tracebackhide__ = True
-        in_main = [i for i in self.intervals if i.pid == self.main_pid]
-        if self.pattern == "serial" and len(in_main) < len(self.intervals):
-            self._fail("serial tasks ran outside the main process",
-                       "every task in the main process",
-                       f"{len(self.intervals) - len(in_main)} task(s) in other processes")
-        if self.pattern != "serial" and in_main:
-            self._fail("tasks ran in the main process", "every task in a child process",
-                       f"{len(in_main)} task(s) in the main process")
+        self._claim(_uses_processes)
 
-    @recorded("order")
     def assert_input_order(self) -> None:
         """Results came back in the order the inputs were given (``map``'s promise)."""
         __tracebackhide__ = True
-        want = list(range(len(self.durations)))
-        if list(self.delivered) != want:
-            self._fail("results were not delivered in input order",
-                       self._labels(want), self._labels(self.delivered))
+        self._claim(_input_order)
 
-    @recorded("order")
     def assert_completion_order(self) -> None:
-        """Results came back in the order their tasks finished (``as_completed``'s promise).
-
-        Judged against the observed finishes, within the tolerance: which worker picks up which
-        task is a race the executor does not promise, so the model's order is only shown.
-        """
+        """Results came back in the order their tasks finished (``as_completed``'s promise),
+        within the tolerance."""
         __tracebackhide__ = True
-        ends = self.finishes()
-        order = list(self.delivered)
-        late = [
-            (a, b) for a, b in itertools.pairwise(order)
-            if ends[a] > ends[b] + self.tolerance
-        ]
-        if late:
-            a, b = late[0]
-            self._fail(
-                "results were not delivered in completion order",
-                f"the order tasks finished: {self._labels(sorted(ends, key=ends.__getitem__))}"
-                f" (the model, with {self.workers} worker(s): "
-                f"{self.schedule.describe_order(self.tolerance, list(self.names().values()))})",
-                f"{self._labels(order)} ({self.durations[a]:g} was delivered before "
-                f"{self.durations[b]:g}, which finished {ends[a] - ends[b]:.3f}s earlier)",
-            )
+        self._claim(_completion_order)
 
-    @recorded("order")
     def assert_fastest_first(self) -> None:
         """Results came back shortest first, which needs a worker for every task."""
         __tracebackhide__ = True
-        n = len(self.durations)
-        if self.workers < n:
-            self._fail(
-                "fastest-first cannot hold with fewer workers than tasks",
-                f"{n} workers for {n} tasks, results in order "
-                f"{self._labels(sorted(range(n), key=lambda i: (self.durations[i], i)))}",
-                f"{self.workers} worker(s); the model expects "
-                f"{self.schedule.describe_order(self.tolerance, list(self.names().values()))}",
-            )
-        ideal = list_schedule([d * self.unit for d in self.durations], n)
-        if not ideal.allows(self.delivered, self.tolerance):
-            self._fail("results were not delivered fastest first",
-                       ideal.describe_order(self.tolerance, list(self.names().values())),
-                       self._labels(self.delivered))
+        self._claim(_fastest_first)
 
     def check(self) -> None:
         """The pattern's own promises, as the checks of the same names: ``runs``,
@@ -330,57 +257,169 @@ class Run:
             self.assert_completion_order()
         self.assert_timing()
 
-    # -- helpers -----------------------------------------------------------------------------
+    # -- the one retry step ------------------------------------------------------------------
 
-    @recorded("overlap")
-    def _overlap_none(self) -> None:
+    def _claim(self, rule: Rule) -> None:
+        """Judge ``rule``; measure again where its verdict allows (a late wall once, with a
+        fresh calibration; a property the machine could not show, at a larger unit); record
+        the verdict and raise what it calls for."""
         __tracebackhide__ = True
-        self._assert_no_overlap()
+        verdict = rule(self)
+        while True:
+            if verdict.kind is Kind.LATE and not self.retried_late and self.again:
+                self.retried_late = True
+                self._measure_again(self.unit, fresh=True)
+            elif verdict.kind is Kind.UNSHOWN and (unit := self._larger_unit(verdict)):
+                self._measure_again(unit, fresh=False)
+            else:
+                break
+            verdict = rule(self)
+        self.asked.append(rule)
+        self._record(verdict)
 
-    def _assert_no_overlap(self) -> None:
+    def _record(self, verdict: Verdict) -> None:
         __tracebackhide__ = True
-        if self.peak > 1:
-            self._fail("tasks overlapped in a run meant to be serial",
-                       "peak concurrency 1", f"peak concurrency {self.peak}")
+        self.checks.append({"name": verdict.check, "status": verdict.status,
+                            "message": "" if verdict.kind is Kind.PASS else self._explain(verdict)})
+        raise_for(verdict, self.picture(), context=f"run: {self.describe()}")
 
-    @recorded("overlap")
-    def _overlap_several(self) -> None:
+    def _explain(self, verdict: Verdict) -> str:
+        return message(f"sleepbench: {verdict.title}", verdict.expected,
+                       f"{verdict.observed}\n  run: {self.describe()}", self.picture())
+
+    def _larger_unit(self, verdict: Verdict) -> float | None:
+        """The next unit to try, doubling at least, within the budget; ``None`` past it."""
+        if self.again is None or len(self.earlier_units) >= _SCALINGS:
+            return None
+        base = self.earlier_units[0] if self.earlier_units else self.unit
+        unit = self.unit * 2
+        while unit < (verdict.needs_unit or 0.0):
+            unit *= 2
+        return unit if unit <= base * _UNIT_BUDGET else None
+
+    def _measure_again(self, unit: float, *, fresh: bool) -> None:
+        """Adopt a new measurement of the same pattern and judge every earlier claim on it, so
+        that all recorded verdicts describe one measurement."""
         __tracebackhide__ = True
-        if self.workers < 2:
-            self._fail("all tasks ran in one process", "tasks spread over at least 2 processes",
-                       f"{self.workers} process ran them all")
-        self._assert_peak()
-
-    def _assert_peak(self) -> None:
-        __tracebackhide__ = True
-        want = self.expected_peak()
-        if self.peak < want:
-            self._fail("tasks did not overlap as the schedule predicts",
-                       f"peak concurrency {want} ({self.workers} workers, "
-                       f"{len(self.durations)} tasks, workers ready "
-                       f"{self._stagger() * 1000:.0f} ms apart at most)",
-                       f"peak concurrency {self.peak}")
-
-    def _stagger(self) -> float:
-        return _STAGGER * self.calibration.startup
-
-    def remeasure(self) -> bool:
-        """Run the pattern once more, adopt that measurement, and judge again every assertion
-        made so far, so that all recorded verdicts describe one measurement. Only once."""
-        __tracebackhide__ = True
-        if self.again is None:
-            return False
-        other, self.again = self.again(), None
-        self.earlier_walls = (*self.earlier_walls, self.wall)
-        self.wall, self.origin = other.wall, other.origin
-        self.intervals, self.delivered = other.intervals, other.delivered
-        self.exitcodes, self.processes_started = other.exitcodes, other.processes_started
-        self.overhead, self.calibration = other.overhead, other.calibration
-        asked, self.asked = self.asked, []
+        assert self.again is not None
+        other = self.again(unit, fresh)
+        if unit == self.unit:
+            self.earlier_walls = (*self.earlier_walls, self.wall)
+        else:
+            self.earlier_units = (*self.earlier_units, self.unit)
+        for name in _MEASURED:
+            setattr(self, name, getattr(other, name))
         self.checks.clear()
-        for method, args, kwargs in asked:
-            method(self, *args, **kwargs)
-        return True
+        for rule in self.asked:
+            self._record(rule(self))
+
+    # -- the measurement the judge reads ------------------------------------------------------
+
+    def measurement(self, owed_workers: int) -> Measurement:
+        """This run as the judge reads it, owing ``owed_workers`` workers."""
+        return Measurement(
+            durations=tuple(d * self.unit for d in self.durations),
+            tasks=tuple(i for i in self.intervals if i.task is not None),
+            owed_workers=owed_workers,
+            tolerance=self.tolerance,
+            stagger=STAGGER * self.calibration.startup,
+            starts=self.starts,
+            origin=self.origin,
+            unit=self.unit,
+        )
+
+
+Rule = Callable[[Run], Verdict]
+
+# What a new measurement replaces; the rest (pattern, durations, settings) stays the run's.
+_MEASURED = ("unit", "wall", "origin", "intervals", "delivered", "exitcodes",
+             "processes_started", "overhead", "calibration", "starts", "tolerance")
+# A property the machine could not show is tried at larger units, up to this many times the
+# unit asked for and this many times in all, before it is called inconclusive.
+_UNIT_BUDGET = 16.0
+_SCALINGS = 3
+
+
+def _serial(run: Run) -> Verdict:
+    return judge.serial(run.measurement(1))
+
+
+def _parallel(run: Run) -> Verdict:
+    return judge.parallel(run.measurement(run.owed_workers))
+
+
+def _overlap(run: Run) -> Verdict:
+    if run.pattern == "serial" or run.workers == 1:
+        return judge.serial(run.measurement(1))
+    return judge.overlap(run.measurement(run.workers))
+
+
+def _timing(run: Run) -> Verdict:
+    b = run.bounds
+    if run.wall < b.lower:
+        expected = f"at least {b.lower:.3f}s"
+    else:
+        expected = (f"at most {b.upper:.3f}s (model {b.ideal:.3f}s plus calibrated start-up "
+                    "and jitter)")
+    return judge.wall(run.wall, b.lower, b.upper, expected=expected,
+                      observed=f"{run.wall:.3f}s")
+
+
+def _complete(run: Run) -> Verdict:
+    n = len(run.durations)
+    tasks = sorted(i.task for i in run.intervals if i.task is not None)
+    if tasks != list(range(n)):
+        missing = sorted(set(range(n)) - set(tasks))
+        return Verdict("runs", Kind.FAIL, "not every task ran to its end once",
+                       f"tasks {list(range(n))} each recorded once",
+                       f"recorded {tasks}" + (f", missing {missing}" if missing else ""))
+    bad = [(k, code) for k, code in enumerate(run.exitcodes) if code != 0]
+    if bad:
+        return Verdict("runs", Kind.FAIL, "a process did not exit cleanly", "every exit code 0",
+                       ", ".join(f"task {k} exited with {code}" for k, code in bad))
+    return judge.passed("runs")
+
+
+def _uses_processes(run: Run) -> Verdict:
+    in_main = [i for i in run.intervals if i.pid == run.main_pid]
+    if run.pattern == "serial" and len(in_main) < len(run.intervals):
+        return Verdict("uses_processes", Kind.FAIL, "serial tasks ran outside the main process",
+                       "every task in the main process",
+                       f"{len(run.intervals) - len(in_main)} task(s) in other processes")
+    if run.pattern != "serial" and in_main:
+        return Verdict("uses_processes", Kind.FAIL, "tasks ran in the main process",
+                       "every task in a child process",
+                       f"{len(in_main)} task(s) in the main process")
+    return judge.passed("uses_processes")
+
+
+def _input_order(run: Run) -> Verdict:
+    return judge.input_order(run.delivered, len(run.durations), run.label)
+
+
+def _completion_order(run: Run) -> Verdict:
+    model = (f"the model, with {run.workers} worker(s): "
+             + run.schedule.describe_order(run.tolerance, list(run.names().values())))
+    return judge.completion_order(run.finishes(), run.delivered, run.tolerance, run.label,
+                                  model)
+
+
+def _fastest_first(run: Run) -> Verdict:
+    n = len(run.durations)
+    names = list(run.names().values())
+    if run.workers < n:
+        fastest = sorted(range(n), key=lambda i: (run.durations[i], i))
+        return Verdict(
+            "order", Kind.FAIL, "fastest-first cannot hold with fewer workers than tasks",
+            f"{n} workers for {n} tasks, results in order {', '.join(map(run.label, fastest))}",
+            f"{run.workers} worker(s); the model expects "
+            f"{run.schedule.describe_order(run.tolerance, names)}")
+    ideal = list_schedule([d * run.unit for d in run.durations], n)
+    if not ideal.allows(run.delivered, run.tolerance):
+        return Verdict("order", Kind.FAIL, "results were not received fastest first",
+                       ideal.describe_order(run.tolerance, names),
+                       ", ".join(map(run.label, run.delivered)))
+    return judge.passed("order")
 
 
 def run_pattern(
@@ -399,21 +438,27 @@ def run_pattern(
 
     Its bounds come from this process's calibration and from the measured overhead of a run of
     the same shape; ``fresh_calibration`` measures both again first (the repeat after a late
-    wall does, so that a change of load since the first measurement counts).
+    wall does, so that a change of load since the first measurement counts). A run whose
+    processes became ready far later than the calibration says leaves it to be measured
+    again before the next run: the load has changed since.
     """
     durs = tuple(DEFAULT_DURATIONS.get(pattern, ()) if durations is None else durations)
     method = start_method or default_start_method()
     check_arguments(pattern, durs, unit=unit, workers=workers, start_method=method)
-    calibration = calibration_for(method, fresh=fresh_calibration)
+    calibration = measured(method, fresh=fresh_calibration)
     overhead = shape_overhead(pattern, len(durs), workers, method, fresh=fresh_calibration)
     tol = auto_tolerance(calibration, unit) if tolerance is None else tolerance
 
-    def again() -> Run:
-        return run_pattern(pattern, durs, unit=unit, sink=sink, workers=workers,
-                           start_method=method, tolerance=tol, xdist_workers=xdist_workers,
-                           fresh_calibration=True)
+    def again(at: float, fresh: bool) -> Run:
+        return run_pattern(pattern, durs, unit=at, sink=sink, workers=workers,
+                           start_method=method,
+                           tolerance=tolerance if tolerance is not None or at != unit else tol,
+                           xdist_workers=xdist_workers, fresh_calibration=fresh)
 
     raw = execute(pattern, durs, unit, sink, workers=workers, start_method=method)
+    starts = {pid: s for pid, s in sink.readiness().items() if pid != os.getpid()}
+    if _stale(calibration, starts, raw.processes_started):
+        forget(method)
     return Run(
         pattern=pattern,
         durations=durs,
@@ -431,5 +476,17 @@ def run_pattern(
         processes_started=raw.processes_started,
         exitcodes=raw.exitcodes,
         overhead=overhead,
+        starts=starts,
         again=again,
     )
+
+
+def _stale(calibration: Calibration, starts: Mapping[int, tuple[float | None, float]],
+           started: int) -> bool:
+    """Whether the processes took far longer to start than the calibration says, one with
+    another: the machine is busier (or quieter) than when it was measured."""
+    spent = [ready - born for born, ready in starts.values() if born is not None]
+    if not spent or not started:
+        return False
+    # Birth is known to a clock tick (10 ms on Linux), so only a gap well past it counts.
+    return sum(spent) / len(spent) > STAGGER * max(calibration.startup, 0.01)

@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .clock import born
+
 __all__ = ["Interval", "Sink"]
+
+# (pid, sink) pairs whose readiness this process stamped; a forked child inherits the set, but
+# not the pid, so it stamps its own.
+_STAMPED: set[tuple[int, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -84,26 +90,53 @@ class Sink:
             ppid=os.getppid(),
             label=label,
         )
-        line = (json.dumps(interval.to_dict(), separators=(",", ":")) + "\n").encode()
+        self._append(interval.to_dict())
+        return interval
+
+    def mark_ready(self, at: float) -> None:
+        """Stamp, once per process, when it could first run (``at``) and when it was created:
+        the gap is start-up the machine spent, which no code is blamed for."""
+        key = (os.getpid(), self.path)
+        if key not in _STAMPED:
+            _STAMPED.add(key)
+            self._append({"ready": at, "born": born(), "pid": os.getpid()})
+
+    def _append(self, record: dict[str, object]) -> None:
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line)
         finally:
             os.close(fd)
-        return interval
 
-    def __iter__(self) -> Iterator[Interval]:
+    def _records(self) -> Iterator[dict[str, object]]:
         try:
             text = Path(self.path).read_text()
         except FileNotFoundError:
             return
         for line in text.splitlines():
-            # A task killed mid-write leaves at most one torn last line; it is not an interval.
+            # A task killed mid-write leaves at most one torn last line; it is not a record.
             try:
                 record = json.loads(line)
             except ValueError:
                 continue
-            yield Interval.from_dict(record)
+            if isinstance(record, dict):
+                yield record
+
+    def readiness(self) -> dict[int, tuple[float | None, float]]:
+        """Each stamped process's (born, ready), by pid; the first stamp of a pid counts."""
+        found: dict[int, tuple[float | None, float]] = {}
+        for r in self._records():
+            if "ready" in r:
+                born = r.get("born")
+                found.setdefault(int(str(r["pid"])), (
+                    None if born is None else float(str(born)), float(str(r["ready"]))))
+        return found
+
+    def __iter__(self) -> Iterator[Interval]:
+        for record in self._records():
+            if "ready" not in record:
+                yield Interval.from_dict(record)
 
     def read(self) -> list[Interval]:
         return sorted(self, key=lambda i: (i.start, i.end))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..core.bounds import auto_tolerance
 from ..core.calibrate import Calibration
-from ..core.calibrate import cached as calibration_for
+from ..core.calibrate import measured
 from ..core.lesson import START_METHODS
 from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier
@@ -103,7 +103,7 @@ def _calibration(seen: Observed, default: str, *, fresh: bool = False) -> Calibr
     """The calibration of the start method the script really used (it may choose its own,
     as ``get_context("spawn")`` does); of the costliest, if it used several."""
     used = set(seen.outcome.recording.methods) & set(START_METHODS) or {default}
-    found = [calibration_for(m, fresh=fresh) for m in sorted(used)]
+    found = [measured(m, fresh=fresh) for m in sorted(used)]
     return max(found, key=lambda c: c.startup)
 
 

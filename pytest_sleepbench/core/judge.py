@@ -1,0 +1,250 @@
+"""One judge for every structural and timing claim, whoever measured the run.
+
+The core's runs and the grader's scripts both reduce what they saw to a :class:`Measurement`
+and ask the same rules here. A rule returns a :class:`Verdict` whose *kind* says what happens
+next, so no caller reads a message to decide:
+
+- ``FAIL`` settles the claim;
+- ``LATE`` is only the upper wall bound, which a moment of load explains: measure once more;
+- ``UNSHOWN`` is a property this machine could not show at this unit, because the processes
+  that were to show it became ready too late. It is never the code's fault: run at a larger
+  unit (``needs_unit``), and if that cannot show it either, the claim is inconclusive.
+
+Nothing here runs or measures anything, so every rule is tested exactly on recorded intervals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .model import list_schedule, peak_concurrency
+from .sink import Interval
+
+__all__ = [
+    "STAGGER",
+    "Kind",
+    "Measurement",
+    "Verdict",
+    "completion_order",
+    "input_order",
+    "overlap",
+    "parallel",
+    "passed",
+    "serial",
+    "wall",
+]
+
+#: Calibrated process start-ups by which worker ``w`` may be late, ``w`` times over, before
+#: overlap stops being owed regardless of what readiness shows.
+STAGGER = 3.0
+
+
+class Kind(enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    LATE = "late"
+    UNSHOWN = "inconclusive"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One rule's judgement. ``title``, ``expected`` and ``observed`` are what a reader is
+    told; ``needs_unit`` is, for ``UNSHOWN``, the unit at which the claim could be shown."""
+
+    check: str
+    kind: Kind
+    title: str = ""
+    expected: str = ""
+    observed: str = ""
+    needs_unit: float | None = None
+
+    @property
+    def status(self) -> str:
+        """As reports spell it: a late wall is a failure to whoever reads the verdict."""
+        return "fail" if self.kind is Kind.LATE else self.kind.value
+
+    @property
+    def failed(self) -> bool:
+        return self.kind in (Kind.FAIL, Kind.LATE)
+
+
+def passed(check: str) -> Verdict:
+    return Verdict(check, Kind.PASS)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What a run did, as the rules need it, in real seconds on one clock."""
+
+    durations: tuple[float, ...]
+    """What each task was to sleep, in submission order."""
+    tasks: tuple[Interval, ...]
+    """The sleeps recorded."""
+    owed_workers: int
+    """Workers the claim owes: the pool's size, one process a task, or the lanes that ran."""
+    tolerance: float
+    stagger: float = 0.0
+    """Seconds by which each further worker may be ready later than the one before."""
+    starts: Mapping[int, tuple[float | None, float]] = field(default_factory=dict)
+    """Each worker process's (born, ready), by pid: when it was created, where the system
+    says, and when it could first run; empty when nobody stamped it."""
+    origin: float = 0.0
+    """When the run began, the moment its workers were owed from."""
+    unit: float = 1.0
+    """Real seconds per tutorial second, for naming the unit a claim would need."""
+
+    @property
+    def peak(self) -> int:
+        return peak_concurrency([(i.start, i.end) for i in self.tasks])
+
+    @property
+    def processes(self) -> int:
+        return len({i.pid for i in self.tasks})
+
+
+def _margin_peak(spans: Sequence[tuple[float, float]], tolerance: float) -> int:
+    """The peak of a model's spans, where an overlap shorter than the tolerance does not count:
+    noise alone can undo it, so it is not owed."""
+    trimmed = [(s, e - tolerance) for s, e in spans if e - tolerance > s]
+    return max(peak_concurrency(trimmed), 1 if spans else 0)
+
+
+def _owed(m: Measurement, workers: int, release: Sequence[float]) -> int:
+    schedule = list_schedule(m.durations, workers, release)
+    return _margin_peak(list(zip(schedule.starts, schedule.finishes, strict=True)), m.tolerance)
+
+
+def _staggered_peak(m: Measurement, workers: int) -> int:
+    return _owed(m, workers, [w * m.stagger for w in range(workers)])
+
+
+def _ready_peak(m: Measurement, workers: int) -> tuple[int, float] | None:
+    """The peak the machine's real start-ups allowed, and how late the last owed worker was;
+    ``None`` where no worker stamped its readiness.
+
+    Worker ``w`` (by birth) is released when the code launched it, but no later than its
+    calibrated stagger, plus what the machine then spent starting it (born to ready). So a
+    start-up the machine dragged out is never the code's fault, and a launch the code held
+    back (a join before the next start) still is.
+    """
+    if not m.starts:
+        return None
+    release = []
+    for w, (born, ready) in enumerate(sorted(m.starts.values(), key=_birth)):
+        began = ready if born is None else born
+        launched = min(max(began - m.origin, 0.0), w * m.stagger)
+        # One tolerance more: taking a task off the queue is not free, and the model must
+        # not owe an overlap that dispatch noise can undo.
+        release.append(launched + (ready - began) + (m.tolerance if w else 0.0))
+    used = sorted(release)[:workers]
+    lag = used[-1] - used[0] if len(used) == workers else math.inf
+    return _owed(m, len(used), [t - used[0] for t in used]), lag
+
+
+def _birth(start: tuple[float | None, float]) -> float:
+    return start[1] if start[0] is None else start[0]
+
+
+def serial(m: Measurement) -> Verdict:
+    """No two sleeps overlapped: touching ones do not, so clock noise cannot fake overlap."""
+    peak = m.peak
+    if peak <= 1:
+        return passed("overlap")
+    return Verdict("overlap", Kind.FAIL, "tasks overlapped in a run meant to be serial",
+                   "peak concurrency 1", f"peak concurrency {peak}")
+
+
+def overlap(m: Measurement) -> Verdict:
+    """The sleeps overlapped as the list schedule over the owed workers predicts, each worker
+    allowed its calibrated stagger; where they did not, readiness decides whose fault it is."""
+    workers = min(m.owed_workers, len(m.durations))
+    if workers <= 1:
+        return serial(m)
+    peak, want = m.peak, _staggered_peak(m, workers)
+    if peak >= want:
+        return passed("overlap")
+    expected = (f"peak concurrency {want} ({workers} workers, {len(m.durations)} tasks, "
+                f"workers ready {m.stagger * 1000:.0f} ms apart at most)")
+    allowed = _ready_peak(m, workers)
+    if allowed is not None and peak >= min(allowed[0], want):
+        lag = allowed[1]
+        when = ("some never became ready" if math.isinf(lag)
+                else f"the last was ready {lag * 1000:.0f} ms after the first")
+        return Verdict("overlap", Kind.UNSHOWN,
+                       "the workers became ready too late for the tasks to overlap",
+                       expected, f"peak concurrency {peak}: {when}",
+                       needs_unit=_needed_unit(m, lag))
+    return Verdict("overlap", Kind.FAIL, "tasks did not overlap as the schedule predicts",
+                   expected, f"peak concurrency {peak}"
+                   + (": the tasks ran one after another" if peak == 1 else ""))
+
+
+def parallel(m: Measurement) -> Verdict:
+    """The sleeps ran in at least two processes and overlapped as the schedule over the owed
+    workers predicts."""
+    one = Verdict("overlap", Kind.FAIL, "all tasks ran in one process",
+                  "tasks spread over at least 2 processes",
+                  f"{m.processes} process ran them all")
+    if min(m.owed_workers, len(m.durations)) < 2:
+        return one if m.processes < 2 else dataclasses.replace(
+            one, title="the run had one worker, so its tasks cannot run in parallel",
+            observed=f"{m.owed_workers} worker(s) for {len(m.durations)} task(s)")
+    verdict = overlap(m)
+    if verdict.kind is Kind.PASS and m.processes < 2:
+        return one
+    return verdict
+
+
+def _needed_unit(m: Measurement, lag: float) -> float:
+    """A unit at which the shortest task outlasts the workers' start-up twice over."""
+    shortest = min((d for d in m.durations if d > 0), default=0.0) / m.unit
+    if math.isinf(lag) or shortest <= 0:
+        return 4 * m.unit
+    return max(2 * m.unit, 2 * (lag + m.tolerance) / shortest)
+
+
+def input_order(delivered: Sequence[int], tasks: int, label: Callable[[int], str]) -> Verdict:
+    want = list(range(tasks))
+    if list(delivered) == want:
+        return passed("order")
+    return Verdict("order", Kind.FAIL, "results were not received in input order",
+                   ", ".join(map(label, want)), ", ".join(map(label, delivered)))
+
+
+def completion_order(
+    ends: Mapping[int, float], delivered: Sequence[int], tolerance: float,
+    label: Callable[[int], str], model: str = "",
+) -> Verdict:
+    """Each result was received no later than one that finished more than a tolerance after
+    it: which worker took which task is a race the executor does not promise, so the order
+    is judged against the finishes observed, and the model's order is only shown."""
+    for a, b in itertools.pairwise(delivered):
+        if a in ends and b in ends and ends[a] > ends[b] + tolerance:
+            finished = sorted(ends, key=ends.__getitem__)
+            return Verdict(
+                "order", Kind.FAIL, "results were not received in completion order",
+                f"the order the tasks finished: {', '.join(map(label, finished))}"
+                + (f" ({model})" if model else ""),
+                f"{', '.join(map(label, delivered))} ({label(a)} was received before "
+                f"{label(b)}, which finished {ends[a] - ends[b]:.3f}s earlier)",
+            )
+    return passed("order")
+
+
+def wall(measured: float, lower: float, upper: float, *, expected: str, observed: str
+         ) -> Verdict:
+    """Lower bounds are physical, so a run below one fails; one above the calibrated upper
+    bound is only late, which a moment of load can cause."""
+    if measured < lower:
+        return Verdict("timing", Kind.FAIL, "the run took less time than its sleeps allow",
+                       expected, observed)
+    if measured > upper:
+        return Verdict("timing", Kind.LATE, "the run took more time than the schedule allows",
+                       expected, observed)
+    return passed("timing")
