@@ -17,11 +17,10 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
 from pytest_sleepbench.core.bounds import auto_tolerance
-from pytest_sleepbench.core.calibrate import measured
-from pytest_sleepbench.core.calibrate import shape_overhead
+from pytest_sleepbench.core.calibrate import measured, shape_overhead
 from pytest_sleepbench.core.clock import now
 from pytest_sleepbench.core.lesson import DEFAULT_DURATIONS, PROCESS_PATTERNS
-from pytest_sleepbench.core.patterns import task
+from pytest_sleepbench.core.patterns import process_task, task, worker_ready
 from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.sink import Sink
 
@@ -119,7 +118,8 @@ def _processes(
     started: list[BaseProcess] = []
     try:
         for i, d in enumerate(durations):
-            p = ctx.Process(target=task, args=(i, d, unit, sink))  # type: ignore[attr-defined]
+            # Stamped as the pattern's own processes are, so the judge has the same evidence.
+            p = ctx.Process(target=process_task, args=(i, d, unit, sink))  # type: ignore[attr-defined]
             p.start()
             started.append(p)
             if one_by_one:
@@ -139,7 +139,8 @@ def _pool_one_by_one(
 ) -> _Done:
     # The pool is as large as the real pattern's (the default size), but each result is
     # awaited before the next task is submitted: one worker busy at a time.
-    with concurrent.futures.ProcessPoolExecutor(mp_context=ctx) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+            mp_context=ctx, initializer=worker_ready, initargs=(os.getpid(), sink)) as pool:
         requested: int = pool._max_workers  # type: ignore[attr-defined]
         results = [pool.submit(task, i, d, unit, sink).result() for i, d in enumerate(durations)]
         started = len(pool._processes or {})

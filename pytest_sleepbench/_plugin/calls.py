@@ -17,8 +17,7 @@ import pytest
 
 from ..core.bench import Bench
 from ..core.bounds import Bounds, auto_tolerance, wall_bounds
-from ..core.calibrate import available_cores
-from ..core.calibrate import measured
+from ..core.calibrate import available_cores, measured
 from ..core.clock import now
 from ..core.model import list_schedule
 from ..core.run import Run

@@ -88,6 +88,7 @@ def born() -> float | None:
             fields = stat.read().rsplit(b")", 1)[-1].split()
         ticks = int(fields[19])  # field 22, starttime, counted from the state field (3)
         hz = os.sysconf("SC_CLK_TCK")
-        return float(now() - (_since_boot(_BOOTTIME) - (ticks + 1) / hz))
+        stamp = now()
+        return float(min(stamp - (_since_boot(_BOOTTIME) - (ticks + 1) / hz), stamp))
     except (OSError, ValueError, IndexError):
         return None

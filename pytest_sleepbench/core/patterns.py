@@ -32,7 +32,7 @@ from .lesson import (
 )
 from .sink import Interval, Sink
 
-__all__ = ["RawRun", "check_arguments", "execute", "task"]
+__all__ = ["RawRun", "check_arguments", "execute", "process_task", "task", "worker_ready"]
 
 
 
@@ -44,13 +44,19 @@ def task(index: int, duration: float, unit: float, sink: Sink, watch: int | None
     pattern: a task in a child exits when that process is gone, so a run killed by a timeout
     leaves no process behind.
     """
-    sink.mark_ready(now())
     start, end = sleep_for(duration * unit, watch=watch)
     sink.record(index, duration * unit, start, end)
     return index
 
 
-def _worker_ready(owner: int, sink: Sink) -> None:
+def process_task(index: int, duration: float, unit: float, sink: Sink,
+                 watch: int | None = None) -> int:
+    """A ``Process``'s target: its one task, after stamping that the process could run."""
+    sink.mark_ready(now())
+    return task(index, duration, unit, sink, watch)
+
+
+def worker_ready(owner: int, sink: Sink) -> None:
     """A pool worker's initializer: stamp the end of its start-up, then watch its owner."""
     sink.mark_ready(now())
     watch_owner(owner)
@@ -172,7 +178,7 @@ def _run_processes(
     main = os.getpid()
     try:
         for i, d in enumerate(durations):
-            p = ctx.Process(target=task, args=(i, d, unit, sink, main))  # type: ignore[attr-defined]
+            p = ctx.Process(target=process_task, args=(i, d, unit, sink, main))  # type: ignore[attr-defined]
             p.start()
             started.append(p)
         for p in started:
@@ -195,7 +201,7 @@ def _run_pool(
     # whose write end it holds itself, and would otherwise outlive a test cut off by a
     # thread-method timeout.
     executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_worker_ready, initargs=(main, sink))
+        max_workers=workers, mp_context=ctx, initializer=worker_ready, initargs=(main, sink))
     requested: int = executor._max_workers  # type: ignore[attr-defined]
     results: list[int] = []
     try:

@@ -81,7 +81,23 @@ def _event(kind: str, **data: Any) -> None:
 
 
 def _ready() -> None:
-    _append(_EVENTS, {"kind": "ready", "t": _clock(), "pid": os.getpid()})
+    at = _clock()
+    born = _born()
+    if born is not None and born > at:
+        born = at
+    _append(_EVENTS, {"kind": "ready", "t": at, "pid": os.getpid(), "born": born})
+
+
+def _born() -> Any:
+    """When this process was created, as the grader's core reads it (the end of the clock
+    tick Linux counts it in), so that start-up the machine spent is not blamed on the script."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            ticks = int(stat.read().rsplit(b")", 1)[-1].split()[19])
+        since, stamp = time.clock_gettime(time.CLOCK_BOOTTIME), _clock()
+        return min(stamp - (since - (ticks + 1) / os.sysconf("SC_CLK_TCK")), stamp)
+    except Exception:
+        return None
 
 
 def _is_main() -> bool:

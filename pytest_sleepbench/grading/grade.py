@@ -13,8 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..core.bounds import auto_tolerance
-from ..core.calibrate import Calibration
-from ..core.calibrate import measured
+from ..core.calibrate import Calibration, measured
 from ..core.lesson import START_METHODS
 from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier

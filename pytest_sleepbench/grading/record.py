@@ -28,8 +28,9 @@ class Recording:
     """When the main process got a task's end back: a ``join`` or a result returned."""
     methods: list[str] = field(default_factory=list)
     """The start method of each process the script started and each pool it made."""
-    ready: dict[int, float] = field(default_factory=dict)
-    """When each child process could first run, by pid: the end of its start-up."""
+    ready: dict[int, tuple[float | None, float]] = field(default_factory=dict)
+    """Each child process's (born, ready), by pid: when it was created and when it could
+    first run, the end of its start-up."""
     started: float | None = None
     """When the main process reached the hook, before any line of the script: the first such
     record, which the script cannot have written itself."""
@@ -79,7 +80,9 @@ def read_recording(folder: Path) -> Recording:
         elif kind == "joined" and at is not None:
             rec.waits.append(at)
         elif kind == "ready" and at is not None and isinstance(event.get("pid"), int):
-            rec.ready.setdefault(int(str(event["pid"])), at)
+            born = event.get("born")
+            rec.ready.setdefault(int(str(event["pid"])),
+                                 (float(born) if isinstance(born, float) else None, at))
         elif kind == "start" and isinstance(event.get("t"), float) and rec.started is None:
             rec.started = float(str(event["t"]))
     return rec

@@ -1,0 +1,127 @@
+"""The judge's rules, exactly and instantly, on recorded intervals: no process, no clock.
+
+Each test writes down what a run recorded (a ``lane`` is one process: its tasks, when it was
+born and when it was ready) and asks the one judge that the core's runs and the grader share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from pytest_sleepbench.core import judge
+from pytest_sleepbench.core.judge import Kind, Measurement
+from pytest_sleepbench.core.sink import Interval
+
+TOL = 0.005
+
+
+def recorded(
+    lanes: Sequence[tuple[float | None, float, Sequence[tuple[float, float]]]],
+    durations: Sequence[float],
+    *,
+    owed: int,
+    stagger: float = 0.0,
+) -> Measurement:
+    """A measurement from lanes of (born, ready, [(start, end), ...]), tasks numbered in the
+    order they appear."""
+    tasks, starts = [], {}
+    for pid, (born, ready, spans) in enumerate(lanes, start=100):
+        starts[pid] = (born, ready)
+        for start, end in spans:
+            tasks.append(Interval(task=len(tasks), seconds=end - start, pid=pid,
+                                  start=start, end=end))
+    return Measurement(durations=tuple(durations), tasks=tuple(tasks), owed_workers=owed,
+                       tolerance=TOL, stagger=stagger, starts=starts, origin=0.0, unit=0.05)
+
+
+def test_two_workers_that_overlap_pass() -> None:
+    m = recorded([(0.0, 0.001, [(0.002, 0.052)]), (0.0, 0.002, [(0.003, 0.053)])],
+                 [0.05, 0.05], owed=2)
+    assert judge.parallel(m).kind is Kind.PASS
+
+
+def test_a_worker_the_machine_started_too_late_is_not_the_codes_fault() -> None:
+    # Both spawned at once; the second took 150 ms to start, so the first ran both tasks.
+    m = recorded([(0.0, 0.140, [(0.141, 0.191), (0.192, 0.242)]), (0.001, 0.290, [])],
+                 [0.05, 0.05], owed=2)
+    verdict = judge.parallel(m)
+    assert verdict.kind is Kind.UNSHOWN
+    assert "ready too late" in verdict.title
+    assert "150 ms after the first" in verdict.observed
+    # A unit at which the shortest task outlasts that start-up twice over.
+    assert verdict.needs_unit == pytest.approx(2 * (0.150 + TOL) / 1.0)
+
+
+def test_a_worker_launched_after_a_task_ended_is_the_codes_fault() -> None:
+    # A join before the next start: the second process is born after the first one's task
+    # ended, and starts at once. Its stagger is owed from the run's start.
+    m = recorded([(0.0, 0.001, [(0.002, 0.052)]), (0.053, 0.054, [(0.055, 0.105)])],
+                 [0.05, 0.05], owed=2, stagger=0.009)
+    verdict = judge.parallel(m)
+    assert verdict.kind is Kind.FAIL
+    assert verdict.title == "tasks did not overlap as the schedule predicts"
+    assert verdict.observed.endswith("the tasks ran one after another")
+
+
+def test_a_launch_load_delayed_before_any_task_ended_is_excused() -> None:
+    # The parent was held up 30 ms between two starts, but no task had ended: nothing the
+    # code could have waited for, so the late birth is not blamed on it.
+    m = recorded([(0.0, 0.001, [(0.002, 0.042)]), (0.031, 0.045, [(0.046, 0.086)])],
+                 [0.04, 0.04], owed=2, stagger=0.009)
+    assert judge.overlap(m).kind is Kind.UNSHOWN
+
+
+def test_without_readiness_a_missing_overlap_fails() -> None:
+    m = Measurement(durations=(0.05, 0.05), owed_workers=2, tolerance=TOL, tasks=(
+        Interval(0, 0.05, 1, 0.0, 0.05), Interval(1, 0.05, 2, 0.05, 0.10)))
+    assert judge.overlap(m).kind is Kind.FAIL
+
+
+def test_an_overlap_shorter_than_the_tolerance_is_not_owed() -> None:
+    # Ready 47 ms after the first, the second worker would overlap a 50 ms task by 3 ms:
+    # dispatch noise can undo that, so it is not owed.
+    m = recorded([(0.0, 0.0, [(0.0, 0.05), (0.05, 0.10)]), (None, 0.047, [])],
+                 [0.05, 0.05], owed=2, stagger=0.047)
+    assert judge.overlap(m).kind is Kind.PASS
+
+
+def test_one_worker_owes_no_overlap_and_cannot_be_parallel() -> None:
+    m = recorded([(0.0, 0.0, [(0.0, 0.05), (0.05, 0.10)])], [0.05, 0.05], owed=1)
+    assert judge.overlap(m).kind is Kind.PASS
+    verdict = judge.parallel(m)
+    assert (verdict.kind, verdict.title) == (Kind.FAIL, "all tasks ran in one process")
+
+
+def test_serial_fails_on_any_overlap_but_not_on_touching_sleeps() -> None:
+    touching = recorded([(0.0, 0.0, [(0.0, 0.05), (0.05, 0.10)])], [0.05, 0.05], owed=1)
+    assert judge.serial(touching).kind is Kind.PASS
+    crossing = recorded([(0.0, 0.0, [(0.0, 0.05)]), (0.0, 0.0, [(0.049, 0.10)])],
+                        [0.05, 0.05], owed=1)
+    assert judge.serial(crossing).observed == "peak concurrency 2"
+
+
+def test_completion_order_allows_ties_within_the_tolerance() -> None:
+    ends = {0: 0.500, 1: 0.400, 2: 0.703, 3: 0.700, 4: 0.800}
+    label = str
+    assert judge.completion_order(ends, [1, 0, 2, 3, 4], TOL, label).kind is Kind.PASS
+    verdict = judge.completion_order(ends, [0, 1, 2, 3, 4], TOL, label)
+    assert verdict.kind is Kind.FAIL
+    assert "0 was received before 1, which finished 0.100s earlier" in verdict.observed
+
+
+def test_input_order_names_what_came_back() -> None:
+    verdict = judge.input_order([1, 0], 2, lambda t: "ab"[t])
+    assert (verdict.kind, verdict.expected, verdict.observed) == (Kind.FAIL, "a, b", "b, a")
+
+
+@pytest.mark.parametrize(("measured", "kind"), [
+    (0.299, Kind.FAIL), (0.300, Kind.PASS), (0.400, Kind.PASS), (0.401, Kind.LATE)])
+def test_wall_time_below_the_sleeps_fails_and_above_the_margin_is_late(
+    measured: float, kind: Kind,
+) -> None:
+    verdict = judge.wall(measured, 0.3, 0.4, expected="", observed="")
+    assert verdict.kind is kind
+    # A late wall reads as a failure to whoever reads the report.
+    assert verdict.status == ("pass" if kind is Kind.PASS else "fail")
