@@ -20,7 +20,7 @@ from pytest_sleepbench.core.bounds import auto_tolerance
 from pytest_sleepbench.core.calibrate import measured, shape_overhead
 from pytest_sleepbench.core.clock import now
 from pytest_sleepbench.core.lesson import DEFAULT_DURATIONS, PROCESS_PATTERNS
-from pytest_sleepbench.core.patterns import process_task, task, worker_ready
+from pytest_sleepbench.core.patterns import Launches, process_task, task, worker_ready
 from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.sink import Sink
 
@@ -86,6 +86,7 @@ def run_mutant(
         exitcodes=done.exitcodes,
         overhead=overhead,
         starts={pid: s for pid, s in sink.readiness().items() if pid != os.getpid()},
+        held_back=done.held_back,
         again=again,
     )
 
@@ -96,6 +97,7 @@ class _Done:
     requested: int
     started: int
     exitcodes: tuple[int | None, ...] = ()
+    held_back: bool | None = None
 
 
 def _execute(
@@ -105,15 +107,19 @@ def _execute(
     if pattern == "serial":
         # The opposite mutant: what should run in the main process, one after the other,
         # runs in child processes at the same time.
-        codes = _processes(ctx, durations, unit, sink, one_by_one=False)
-        return _Done([], n, n, codes)
+        launches = Launches()
+        codes = _processes(ctx, durations, unit, sink, launches, one_by_one=False)
+        return _Done([], n, n, codes, launches.held_back)
     if pattern in PROCESS_PATTERNS:
-        return _Done([], n, n, _processes(ctx, durations, unit, sink, one_by_one=True))
+        launches = Launches()
+        codes = _processes(ctx, durations, unit, sink, launches, one_by_one=True)
+        return _Done([], n, n, codes, launches.held_back)
     return _pool_one_by_one(ctx, durations, unit, sink)
 
 
 def _processes(
-    ctx: BaseContext, durations: Sequence[float], unit: float, sink: Sink, *, one_by_one: bool
+    ctx: BaseContext, durations: Sequence[float], unit: float, sink: Sink, launches: Launches,
+    *, one_by_one: bool,
 ) -> tuple[int | None, ...]:
     started: list[BaseProcess] = []
     try:
@@ -121,11 +127,14 @@ def _processes(
             # Stamped as the pattern's own processes are, so the judge has the same evidence.
             p = ctx.Process(target=process_task, args=(i, d, unit, sink))  # type: ignore[attr-defined]
             p.start()
+            launches.launched()
             started.append(p)
             if one_by_one:
                 p.join()
+                launches.waited()
         for p in started:
             p.join()
+            launches.waited()
         return tuple(p.exitcode for p in started)
     finally:
         for p in started:
@@ -142,6 +151,12 @@ def _pool_one_by_one(
     with concurrent.futures.ProcessPoolExecutor(
             mp_context=ctx, initializer=worker_ready, initargs=(os.getpid(), sink)) as pool:
         requested: int = pool._max_workers  # type: ignore[attr-defined]
-        results = [pool.submit(task, i, d, unit, sink).result() for i, d in enumerate(durations)]
+        launches = Launches()
+        results = []
+        for i, d in enumerate(durations):
+            future = pool.submit(task, i, d, unit, sink)
+            launches.launched()
+            results.append(future.result())
+            launches.waited()
         started = len(pool._processes or {})
-    return _Done(results, requested, started)
+    return _Done(results, requested, started, held_back=launches.held_back)

@@ -26,7 +26,8 @@ def recorded(
 ) -> Measurement:
     """A measurement from lanes of (born, ready, [(start, end), ...]), tasks numbered in the
     order they appear."""
-    tasks, starts = [], {}
+    tasks: list[Interval] = []
+    starts: dict[int, tuple[float | None, float]] = {}
     for pid, (born, ready, spans) in enumerate(lanes, start=100):
         starts[pid] = (born, ready)
         for start, end in spans:

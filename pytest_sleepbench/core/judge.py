@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .model import list_schedule, peak_concurrency
+from .model import Schedule, list_schedule, peak_concurrency
 from .sink import Interval
 
 __all__ = [
@@ -31,10 +31,13 @@ __all__ = [
     "Measurement",
     "Verdict",
     "completion_order",
+    "fastest_first",
     "input_order",
+    "machine_schedule",
     "overlap",
     "parallel",
     "passed",
+    "ready_schedule",
     "serial",
     "wall",
 ]
@@ -98,6 +101,9 @@ class Measurement:
     says, and when it could first run; empty when nobody stamped it."""
     origin: float = 0.0
     """When the run began, the moment its workers were owed from."""
+    held_back: bool | None = None
+    """Whether the code launched a task only after waiting for one; ``None`` where nobody
+    watched its launches."""
     unit: float = 1.0
     """Real seconds per tutorial second, for naming the unit a claim would need."""
 
@@ -126,32 +132,64 @@ def _staggered_peak(m: Measurement, workers: int) -> int:
     return _owed(m, workers, [w * m.stagger for w in range(workers)])
 
 
-def _ready_peak(m: Measurement, workers: int) -> tuple[int, float] | None:
-    """The peak the machine's real start-ups allowed, and how late the last owed worker was;
-    ``None`` where no worker stamped its readiness.
+def ready_schedule(m: Measurement, workers: int) -> tuple[Schedule, float] | None:
+    """The schedule the machine's real start-ups allowed, and how late the last owed worker
+    was; ``None`` where no worker stamped its readiness.
 
     Worker ``w`` (by birth) is released when it was created plus what the machine then spent
     starting it (born to ready), so a start-up the machine dragged out is never the code's
-    fault, nor a launch that load delayed while no task had ended yet. A worker created after
-    a task had already ended may have waited for it (a join before the next start): its
-    launch is owed by its calibrated stagger, as if the code had not held it back.
+    fault, nor a launch that load delayed while the code had not waited for any task. Where
+    nobody watched the launches, a worker created after a task had already ended may have
+    waited for it (a join before the next start): its launch is owed by its calibrated
+    stagger, as if the code had not held it back.
     """
     if not m.starts:
         return None
     first_end = min((i.end for i in m.tasks), default=math.inf)
+    first_sleep: dict[int, float] = {}
+    for i in m.tasks:
+        first_sleep[i.pid] = min(i.start, first_sleep.get(i.pid, math.inf))
+    # A worker is ready for the schedule when its first sleep began if that was later than
+    # its stamp: a process preempted between the two must not owe what it could not show.
+    starts = [(born, max(ready, first_sleep.get(pid, ready)))
+              for pid, (born, ready) in m.starts.items()]
     release = []
-    for w, (born, ready) in enumerate(sorted(m.starts.values(), key=_birth)):
+    for w, (born, ready) in enumerate(sorted(starts, key=_birth)):
         began = ready if born is None else born
         launched = max(began - m.origin, 0.0)
-        if began > first_end:
+        if began > first_end and m.held_back is not False:
             launched = min(launched, w * m.stagger)
         release.append(launched + (ready - began))
     used = sorted(release)[:workers]
     lag = used[-1] - used[0] if len(used) == workers else math.inf
     # One tolerance more after the first: taking a task off the queue is not free, and the
-    # model must not owe an overlap that dispatch noise can undo.
-    return _owed(m, len(used), [t - used[0] + (m.tolerance if w else 0.0)
-                                for w, t in enumerate(used)]), lag
+    # model must not owe what dispatch noise can undo.
+    release = [t - used[0] + (m.tolerance if w else 0.0) for w, t in enumerate(used)]
+    return list_schedule(m.durations, len(used), release), lag
+
+
+def _ready_peak(m: Measurement, workers: int) -> tuple[int, float] | None:
+    found = ready_schedule(m, workers)
+    if found is None:
+        return None
+    schedule, lag = found
+    spans = list(zip(schedule.starts, schedule.finishes, strict=True))
+    return _margin_peak(spans, m.tolerance), lag
+
+
+def machine_schedule(m: Measurement, workers: int) -> Schedule:
+    """The schedule that excuses only the machine: worker ``w`` (by birth) launched by its
+    calibrated stagger at the latest, then as slow to start as it really was. A wall bound
+    built on it forgives a machine slow to start processes, and still sees a parent that
+    held its children back."""
+    release = [w * m.stagger for w in range(workers)]
+    spent = sorted(max(ready - born, 0.0) for born, ready in m.starts.values()
+                   if born is not None)
+    if len(spent) >= workers:
+        # Which worker was slow to start is not kept: the slowest start-ups go with the
+        # latest launches, the most generous pairing for the last worker.
+        release = [w * m.stagger + s for w, s in enumerate(spent[-workers:])]
+    return list_schedule(m.durations, workers, release)
 
 
 def _birth(start: tuple[float | None, float]) -> float:
@@ -176,6 +214,11 @@ def overlap(m: Measurement) -> Verdict:
     peak, want = m.peak, _staggered_peak(m, workers)
     if peak >= want:
         return passed("overlap")
+    if m.held_back:
+        return Verdict("overlap", Kind.FAIL,
+                       "the main process waited for a task before starting the next",
+                       "every task started or submitted before the first join or result",
+                       f"peak concurrency {peak}")
     expected = (f"peak concurrency {want} ({workers} workers, {len(m.durations)} tasks, "
                 f"workers ready {m.stagger * 1000:.0f} ms apart at most)")
     allowed = _ready_peak(m, workers)
@@ -214,6 +257,29 @@ def _needed_unit(m: Measurement, lag: float) -> float:
     if math.isinf(lag) or shortest <= 0:
         return 4 * m.unit
     return max(2 * m.unit, 2 * (lag + m.tolerance) / shortest)
+
+
+def fastest_first(m: Measurement, delivered: Sequence[int], label: Callable[[int], str]
+                  ) -> Verdict:
+    """Results came back shortest first, as a worker for every task ready at once promises;
+    where the workers' real readiness explains the order seen, the machine could not show
+    it at this unit."""
+    n = len(m.durations)
+    ideal = list_schedule(m.durations, n)
+    if ideal.allows(delivered, m.tolerance):
+        return passed("order")
+    names = [label(i) for i in range(n)]
+    expected = ideal.describe_order(m.tolerance, names)
+    observed = ", ".join(map(label, delivered))
+    found = ready_schedule(m, n)
+    if found is not None and found[0].allows(delivered, m.tolerance):
+        return Verdict("order", Kind.UNSHOWN,
+                       "the workers became ready too late for the fastest to finish first",
+                       expected, f"{observed}: the last worker was ready "
+                       f"{found[1] * 1000:.0f} ms after the first",
+                       needs_unit=_needed_unit(m, found[1]))
+    return Verdict("order", Kind.FAIL, "results were not received fastest first", expected,
+                   observed)
 
 
 def input_order(delivered: Sequence[int], tasks: int, label: Callable[[int], str]) -> Verdict:

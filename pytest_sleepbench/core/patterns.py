@@ -32,7 +32,9 @@ from .lesson import (
 )
 from .sink import Interval, Sink
 
-__all__ = ["RawRun", "check_arguments", "execute", "process_task", "task", "worker_ready"]
+__all__ = [
+    "Launches", "RawRun", "check_arguments", "execute", "process_task", "task", "worker_ready",
+]
 
 
 
@@ -51,9 +53,12 @@ def task(index: int, duration: float, unit: float, sink: Sink, watch: int | None
 
 def process_task(index: int, duration: float, unit: float, sink: Sink,
                  watch: int | None = None) -> int:
-    """A ``Process``'s target: its one task, after stamping that the process could run."""
-    sink.mark_ready(now())
-    return task(index, duration, unit, sink, watch)
+    """A ``Process``'s target: its one task, and the moment the process could run, which
+    for a process that runs one task is when its sleep began."""
+    start, end = sleep_for(duration * unit, watch=watch)
+    sink.mark_ready(start)
+    sink.record(index, duration * unit, start, end)
+    return index
 
 
 def worker_ready(owner: int, sink: Sink) -> None:
@@ -79,6 +84,30 @@ class RawRun:
     starts all its workers at once, and each costs start-up time."""
     exitcodes: tuple[int | None, ...] = ()
     """Exit codes of the ``Process`` patterns' children, in task order."""
+    held_back: bool | None = None
+    """Whether the main process launched a task only after it had waited for one: the
+    evidence that decides whose fault a missing overlap is (``None``: nothing launched)."""
+
+
+class Launches:
+    """When the main process last launched a task and first waited for one."""
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+        self.first_wait: float | None = None
+
+    def launched(self) -> None:
+        self.last = now()
+
+    def waited(self) -> None:
+        if self.first_wait is None:
+            self.first_wait = now()
+
+    @property
+    def held_back(self) -> bool | None:
+        if self.last is None:
+            return None
+        return self.first_wait is not None and self.last > self.first_wait
 
 
 def check_arguments(
@@ -146,15 +175,17 @@ def _execute(
 ) -> RawRun:
     begin = now()
     exitcodes: tuple[int | None, ...] = ()
+    launches = Launches()
     if pattern == "serial":
         delivered = [task(i, d, unit, sink) for i, d in enumerate(durations)]
         requested = started = 0
     elif pattern in PROCESS_PATTERNS:
-        exitcodes = _run_processes(ctx, durations, unit, sink)
+        exitcodes = _run_processes(ctx, durations, unit, sink, launches)
         delivered = []
         requested = started = len(durations)
     else:
-        delivered, requested, started = _run_pool(pattern, ctx, durations, unit, sink, workers)
+        delivered, requested, started = _run_pool(pattern, ctx, durations, unit, sink, workers,
+                                                  launches)
     wall = now() - begin
     intervals = sink.read()
     if pattern in PROCESS_PATTERNS:
@@ -168,11 +199,12 @@ def _execute(
         requested_workers=requested,
         processes_started=started,
         exitcodes=exitcodes,
+        held_back=launches.held_back,
     )
 
 
 def _run_processes(
-    ctx: BaseContext, durations: Sequence[float], unit: float, sink: Sink
+    ctx: BaseContext, durations: Sequence[float], unit: float, sink: Sink, launches: Launches
 ) -> tuple[int | None, ...]:
     started: list[BaseProcess] = []
     main = os.getpid()
@@ -180,9 +212,11 @@ def _run_processes(
         for i, d in enumerate(durations):
             p = ctx.Process(target=process_task, args=(i, d, unit, sink, main))  # type: ignore[attr-defined]
             p.start()
+            launches.launched()
             started.append(p)
         for p in started:
             p.join()
+            launches.waited()
         return tuple(p.exitcode for p in started)
     finally:
         _kill(started)
@@ -195,6 +229,7 @@ def _run_pool(
     unit: float,
     sink: Sink,
     workers: int | None,
+    launches: Launches,
 ) -> tuple[list[int], int, int]:
     main = os.getpid()
     # Each worker watches this process from its start: an idle one waits on the call queue,
@@ -207,18 +242,26 @@ def _run_pool(
     try:
 
         def submit(i: int, d: float) -> concurrent.futures.Future[int]:
-            return executor.submit(task, i, d, unit, sink, main)
+            future = executor.submit(task, i, d, unit, sink, main)
+            launches.launched()
+            return future
+
+        def received(result: int) -> int:
+            launches.waited()
+            return result
 
         if pattern == "submit":
             futures = [submit(i, d) for i, d in enumerate(durations)]
-            results = [f.result() for f in futures]
+            results = [received(f.result()) for f in futures]
         elif pattern == "as_completed":
             futures = [submit(i, d) for i, d in enumerate(durations)]
-            results = [f.result() for f in concurrent.futures.as_completed(futures)]
+            results = [received(f.result()) for f in concurrent.futures.as_completed(futures)]
         else:
             n = len(durations)
             args = (range(n), durations, [unit] * n, [sink] * n, [main] * n)
-            results = list(executor.map(task, *args))
+            mapped = executor.map(task, *args)  # submits every task before it returns
+            launches.launched()
+            results = [received(r) for r in mapped]
         started = len(executor._processes or {})
         executor.shutdown(wait=True)
     finally:

@@ -55,6 +55,9 @@ class Run:
     """Each worker process's (born, ready), by pid: when it was created and when it could
     first run (a pool worker when its start-up ended, a ``Process`` when its task began).
     The gap is start-up the machine spent, which the judge never blames on the code."""
+    held_back: bool | None = None
+    """Whether the main process launched a task only after waiting for one (see
+    :class:`~pytest_sleepbench.core.patterns.RawRun`)."""
     earlier_walls: tuple[float, ...] = ()
     """Walls of earlier attempts that only missed the upper time bound (see the noise policy)."""
     earlier_units: tuple[float, ...] = ()
@@ -325,6 +328,7 @@ class Run:
             stagger=STAGGER * self.calibration.startup,
             starts=self.starts,
             origin=self.origin,
+            held_back=self.held_back,
             unit=self.unit,
         )
 
@@ -333,7 +337,8 @@ Rule = Callable[[Run], Verdict]
 
 # What a new measurement replaces; the rest (pattern, durations, settings) stays the run's.
 _MEASURED = ("unit", "wall", "origin", "intervals", "delivered", "exitcodes",
-             "processes_started", "overhead", "calibration", "starts", "tolerance")
+             "processes_started", "overhead", "calibration", "starts", "tolerance",
+             "held_back")
 # A property the machine could not show is tried at larger units, up to this many times the
 # unit asked for and this many times in all, before it is called inconclusive.
 _UNIT_BUDGET = 16.0
@@ -414,12 +419,7 @@ def _fastest_first(run: Run) -> Verdict:
             f"{n} workers for {n} tasks, results in order {', '.join(map(run.label, fastest))}",
             f"{run.workers} worker(s); the model expects "
             f"{run.schedule.describe_order(run.tolerance, names)}")
-    ideal = list_schedule([d * run.unit for d in run.durations], n)
-    if not ideal.allows(run.delivered, run.tolerance):
-        return Verdict("order", Kind.FAIL, "results were not received fastest first",
-                       ideal.describe_order(run.tolerance, names),
-                       ", ".join(map(run.label, run.delivered)))
-    return judge.passed("order")
+    return judge.fastest_first(run.measurement(n), run.delivered, run.label)
 
 
 def run_pattern(
@@ -477,6 +477,7 @@ def run_pattern(
         exitcodes=raw.exitcodes,
         overhead=overhead,
         starts=starts,
+        held_back=raw.held_back,
         again=again,
     )
 

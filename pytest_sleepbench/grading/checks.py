@@ -126,7 +126,9 @@ class Observed:
         """The run as the judge reads it: owing the strands that slept, each worker allowed
         its calibrated stagger, widened when pytest-xdist workers outnumber the cores."""
         pids = {i.pid for i in self.tasks} - {self.outcome.main_pid}
-        ready = self.outcome.recording.ready
+        rec = self.outcome.recording
+        ready = rec.ready
+        first_wait = min(rec.waits, default=float("inf"))
         return Measurement(
             durations=tuple(d * self.unit for d in self.durations),
             tasks=self.tasks,
@@ -135,6 +137,7 @@ class Observed:
             stagger=_allowance(self, calibration, xdist_workers),
             starts={pid: ready[pid] for pid in pids if pid in ready},
             origin=self.origin,
+            held_back=any(t > first_wait for t in rec.launches) if rec.launches else None,
             unit=self.unit,
         )
 
@@ -337,14 +340,6 @@ def _allowance(o: Observed, calibration: Calibration, xdist_workers: int) -> flo
     return 0.0
 
 
-def _staggered(o: Observed, calibration: Calibration, xdist_workers: int) -> Schedule:
-    """The schedule over the strands that slept, worker ``w`` ready after ``w`` allowances."""
-    allowance = _allowance(o, calibration, xdist_workers)
-    strands = max(o.strands, 1)
-    return list_schedule([d * o.unit for d in o.durations], strands,
-                         [w * allowance for w in range(strands)])
-
-
 def _overlap(o: Observed, calibration: Calibration, tolerance: float, xdist_workers: int
              ) -> Check:
     if not o.tasks:
@@ -409,7 +404,8 @@ def _timing(o: Observed, calibration: Calibration, tolerance: float, baseline: f
         # free of interpreter start and exit, so tasks run one after another show here even
         # when the wall's margins would hide them (a unit of 2-task work is about what
         # those margins add under load).
-        staggered = _staggered(o, calibration, xdist_workers)
+        staggered = rules.machine_schedule(o.measurement(calibration, tolerance, xdist_workers),
+                                           max(o.strands, 1))
         allowed = staggered.makespan + tolerance * (staggered.chain + 2)
         span = max(i.end for i in o.tasks) - min(i.start for i in o.tasks)
         spread = rules.wall(

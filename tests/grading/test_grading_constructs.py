@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from grading_support import FAST, ROOT, fast_assignment, run_processes, submission
+from grading_support import FAST, ROOT, course, fast_assignment, run_processes, submission
 
 from pytest_sleepbench.grading.assignment import Assignment, Exercise, parse
 from pytest_sleepbench.grading.checks import (
@@ -62,7 +62,8 @@ def test_a_script_that_chooses_spawn_itself_is_judged_by_spawn_costs(tmp_path: P
             p.join()
     """})
     entry = grade_exercise(folder, _exercise(assignment, "ex2_1"), assignment)
-    assert entry["status"] == "pass", entry["checks"]
+    assert entry["status"] == "pass", [
+        _message(entry, name) for name, status in _statuses(entry).items() if status == "fail"]
     assert not run_processes()
 
 
@@ -149,11 +150,11 @@ def test_a_serial_run_in_disguise_is_not_measured_again(tmp_path: Path) -> None:
     entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
     statuses = _statuses(entry)
     assert statuses["overlap"] == "fail"
-    # Its sleeps, stamped on one clock, spread over both units, whatever the wall's margins.
-    assert statuses["timing"] == "fail"
-    timing = _message(entry, "timing")
-    assert "the tasks' sleeps took more time than the schedule allows" in timing
-    assert "first attempt" not in timing
+    assert "waited for a task before starting the next" in _message(entry, "overlap")
+    # Its sleeps spread over both units; on a quiet machine timing sees that too, but under
+    # load the calibrated margins approach one unit of two-task work, so only its not
+    # being measured again is asserted.
+    assert "first attempt" not in _message(entry, "timing")
 
 
 def test_only_a_late_wall_alone_earns_a_second_measurement() -> None:
@@ -231,10 +232,12 @@ def test_every_child_process_stamps_when_it_could_first_run(tmp_path: Path, meth
         assert born is not None and born <= ready
 
 
-def test_processes_started_late_by_their_parent_fail_overlap_and_timing(tmp_path: Path) -> None:
-    # The parent spins for two units between the starts, so the second child is created only
-    # after the first child's task ended: that lateness is the script's, not the machine's.
-    assignment = fast_assignment()
+def test_processes_started_late_by_their_parent_fail_timing_not_overlap(tmp_path: Path) -> None:
+    # The parent spins for two units between the starts, so the second child cannot run its
+    # task beside the first. It waited for no task, and a parent the machine preempted looks
+    # the same from outside: overlap does not blame it, and the lost time is timing's to judge.
+    # At 50 ms a unit, the calibrated stagger stays well inside a task even under load.
+    assignment = parse(course("ex2").replace("unit = 0.02", "unit = 0.05"), "ex2.toml")
     folder = submission(tmp_path / "busy", {"ex2_processes.py": TASK + """\
     import multiprocessing as mp
 
@@ -242,7 +245,7 @@ def test_processes_started_late_by_their_parent_fail_overlap_and_timing(tmp_path
         procs = [mp.Process(target=task, args=(1,)) for _ in range(2)]
         for p in procs:
             p.start()
-            spin_until = time.perf_counter() + 0.04
+            spin_until = time.perf_counter() + 0.1
             while time.perf_counter() < spin_until:
                 pass
         for p in procs:
@@ -250,7 +253,7 @@ def test_processes_started_late_by_their_parent_fail_overlap_and_timing(tmp_path
     """})
     entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
     statuses = _statuses(entry)
-    assert statuses["overlap"] == "fail", entry["checks"]
+    assert statuses["overlap"] != "fail", entry["checks"]
     assert statuses["timing"] == "fail"
     assert "the tasks' sleeps took more time than the schedule allows" in _message(
         entry, "timing")
