@@ -45,7 +45,7 @@ def test_two_workers_that_overlap_pass() -> None:
 
 def test_a_worker_the_machine_started_too_late_is_not_the_codes_fault() -> None:
     # Both spawned at once; the second took 150 ms to start, so the first ran both tasks.
-    m = recorded([(0.0, 0.140, [(0.141, 0.191), (0.192, 0.242)]), (0.001, 0.290, [])],
+    m = recorded([(0.0, 0.140, [(0.140, 0.190), (0.191, 0.241)]), (0.001, 0.290, [])],
                  [0.05, 0.05], owed=2)
     verdict = judge.parallel(m)
     assert verdict.kind is Kind.UNSHOWN
