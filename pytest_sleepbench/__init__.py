@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .core.run import Run, run_pattern
     from .core.sink import Interval, Sink
     from .core.timeline import Timeline
-    from .core.verdict import SleepbenchAssertion
+    from .core.verdict import SleepbenchAssertion, SleepbenchInconclusive
 
 _HOMES = {
     "DEFAULT_DURATIONS": "lesson",
@@ -38,6 +38,7 @@ _HOMES = {
     "Schedule": "model",
     "Sink": "sink",
     "SleepbenchAssertion": "verdict",
+    "SleepbenchInconclusive": "verdict",
     "Timeline": "timeline",
     "list_schedule": "model",
     "run_pattern": "run",
@@ -56,6 +57,7 @@ __all__ = [
     "Schedule",
     "Sink",
     "SleepbenchAssertion",
+    "SleepbenchInconclusive",
     "Timeline",
     "list_schedule",
     "run_pattern",

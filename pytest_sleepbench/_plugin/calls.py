@@ -21,9 +21,9 @@ from ..core.calibrate import available_cores, measured
 from ..core.clock import now
 from ..core.model import list_schedule
 from ..core.run import Run
-from ..core.verdict import SleepbenchAssertion, message
+from ..core.verdict import SleepbenchAssertion, SleepbenchInconclusive, message
 from . import markers
-from .keys import REPORT_ATTR, RunRecord
+from .keys import INCONCLUSIVE_ATTR, REPORT_ATTR, RunRecord
 from .settings import resolve, xdist_workers
 
 __all__ = ["CallChecks"]
@@ -136,6 +136,8 @@ class CallChecks:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        if call.excinfo is not None and call.excinfo.errisinstance(SleepbenchInconclusive):
+            setattr(report, INCONCLUSIVE_ATTR, True)
         bench = getattr(item, "funcargs", {}).get("sleepbench")
         if call.when == "call" and isinstance(bench, Bench):
             records: list[RunRecord] = [run.to_record() for run in bench.runs]

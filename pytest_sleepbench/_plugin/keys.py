@@ -14,6 +14,10 @@ RunRecord = dict[str, object]
 #: report attributes, so the records reach the controller with the report.
 REPORT_ATTR = "sleepbench_records"
 
+#: Set on a call's report when it raised ``SleepbenchInconclusive``: the test still fails
+#: (nothing was shown), but reads as inconclusive rather than as a failure of the code.
+INCONCLUSIVE_ATTR = "sleepbench_inconclusive"
+
 #: One record per run or probe timeline a test made, in the order their reports arrived. Each is
 #: ``Run.to_record()`` (or a timeline's record) plus ``nodeid``, ``outcome`` ("passed" /
 #: "failed"), ``checks`` ([{"name", "status", "message"}]) and ``title``.

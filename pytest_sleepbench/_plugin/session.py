@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .keys import REPORT_ATTR, RUNS_KEY, RunRecord
+from .keys import INCONCLUSIVE_ATTR, REPORT_ATTR, RUNS_KEY, RunRecord
 from .settings import resolve
 
 __all__ = ["SessionPlugin"]
@@ -58,6 +58,15 @@ class SessionPlugin:
                  "title": f"{report.nodeid} ({record['pattern']})"}
             )
 
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config,
+    ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+        # Counted apart in the closing line ("1 inconclusive"); the session still fails, since
+        # nothing was shown, but no one reads it as the code's failure.
+        if report.when == "call" and getattr(report, INCONCLUSIVE_ATTR, False):
+            return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
+        return None
+
     def pytest_report_header(self, config: pytest.Config) -> str:
         settings = resolve(config)
         tolerance = "auto" if settings.tolerance is None else f"{settings.tolerance:g}s"
@@ -98,6 +107,9 @@ class SessionPlugin:
             again = "".join(
                 f" (first attempt {float(w):.3f}s)" for w in earlier
             ) if isinstance(earlier, list) else ""
+            units = r.get("earlier_units")
+            if isinstance(units, list) and units:
+                again += f" (unit scaled up from {float(units[0]):g}s)"
             tr.write_line(
                 f"{r['pattern']!s:<13} {r['workers']!s:>3} {model:>8} "
                 f"{float(str(r['wall'])):>8.3f}s  {_verdict(r):<6} {r['outcome']!s:<7} "
@@ -113,7 +125,8 @@ def _verdict(record: RunRecord) -> str:
     checks = record.get("checks")
     if not isinstance(checks, list) or not checks:
         return "-"
-    return "fail" if any(c.get("status") == "fail" for c in checks) else "pass"
+    statuses = {c.get("status") for c in checks}
+    return next((s for s in ("fail", "inconclusive") if s in statuses), "pass")
 
 
 def _uses_sleepbench(item: pytest.Item, fixtures: object) -> bool:

@@ -34,7 +34,7 @@ tbody tr:nth-child(even) td { background: var(--stripe); }
 tfoot td, tfoot th { border-top: 2px solid #8c959f; font-weight: 600; position: static; }
 td.pass a, .badge.pass { color: var(--pass); }
 td.fail a, .badge.fail { color: var(--fail); font-weight: 600; }
-td.missing a, .badge.missing, .badge.skip { color: var(--missing); }
+td.missing a, .badge.missing, .badge.skip, .badge.inconclusive { color: var(--missing); }
 td.ungraded a { color: var(--fail); font-style: italic; }
 td.total { font-weight: 600; }
 th .pattern { font-weight: 400; font-size: 11px; color: var(--muted); }
@@ -61,7 +61,7 @@ p.legend { font-size: 12px; color: var(--muted); margin: 0; }
 ul.checks { list-style: none; padding: 0; margin: 6px 0 0; }
 li.check { padding: 3px 8px; border-left: 3px solid var(--pass); margin: 3px 0; }
 li.check.fail { border-left-color: var(--fail); background: #fdecea; }
-li.check.skip { border-left-color: var(--missing); }
+li.check.skip, li.check.inconclusive { border-left-color: var(--missing); }
 li.check pre { margin: 4px 0 2px; font: 12px/1.3 ui-monospace, Menlo, Consolas, monospace;
   white-space: pre-wrap; overflow-x: auto; }
 p.empty { color: var(--muted); font-style: italic; }
@@ -111,7 +111,7 @@ def _checks(record: Record) -> str:
         return '<p class="empty">No checks were recorded.</p>'
     items = []
     for check in checks:
-        status = _status(check.get("status"), ("pass", "fail", "skip"), "fail")
+        status = _status(check.get("status"), ("pass", "fail", "skip", "inconclusive"), "fail")
         message = str(check.get("message") or "")
         body = f"<pre>{_text(message)}</pre>" if message else ""
         items.append(
@@ -143,6 +143,10 @@ def _facts(record: Record) -> str:
         # The noise policy's repeat: both measurements are shown, never only the second.
         again = " (measured again; first attempt " + ", ".join(
             _seconds(w) for w in earlier) + ")"
+    units = record.get("earlier_units")
+    if isinstance(units, Sequence) and not isinstance(units, str) and units:
+        # A unit too small for the machine to show a claim was scaled up; say from what.
+        again += " (unit scaled up from " + ", ".join(_seconds(u) for u in units) + ")"
     parts.append(f"wall {_seconds(record.get('wall'))}{again}")
     if record.get("expected_wall") is not None:
         parts.append(f"model {_seconds(record.get('expected_wall'))}")

@@ -247,6 +247,15 @@ def parallel(m: Measurement) -> Verdict:
             observed=f"{m.owed_workers} worker(s) for {len(m.durations)} task(s)")
     verdict = overlap(m)
     if verdict.kind is Kind.PASS and m.processes < 2:
+        workers = min(m.owed_workers, len(m.durations))
+        if _staggered_peak(m, workers) < 2 and not m.held_back:
+            # The calibrated start-ups alone outlast the tasks: no unit this small can show
+            # two processes at work, whatever the code does.
+            lag = (workers - 1) * m.stagger
+            return Verdict("overlap", Kind.UNSHOWN,
+                           "the tasks are shorter than starting a second worker takes",
+                           one.expected, f"{one.observed}; a worker starts in about "
+                           f"{m.stagger * 1000:.0f} ms here", needs_unit=_needed_unit(m, lag))
         return one
     return verdict
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -277,6 +278,10 @@ class Run:
             else:
                 break
             verdict = rule(self)
+        if verdict.kind is Kind.UNSHOWN and verdict.needs_unit:
+            verdict = dataclasses.replace(verdict, observed=(
+                f"{verdict.observed}; a unit of at least {verdict.needs_unit:.3g}s would show "
+                f"it, past this run's budget of {_UNIT_BUDGET:g} times the unit asked for"))
         self.asked.append(rule)
         self._record(verdict)
 

@@ -1,0 +1,100 @@
+"""What the machine could not show is neither passed nor blamed on the code.
+
+A claim whose processes became ready too late is measured again at larger units; when none
+within the budget shows it, it is ``SleepbenchInconclusive``, which is not an assertion, and
+pytest counts it apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+
+import pytest
+
+from pytest_sleepbench.core.bench import Bench
+from pytest_sleepbench.core.run import Run
+from pytest_sleepbench.core.verdict import SleepbenchAssertion, SleepbenchInconclusive
+
+
+@pytest.fixture
+def bench(sleepbench: Bench) -> Bench:
+    sleepbench.unit = 0.02
+    sleepbench.start_method = "fork"
+    return sleepbench
+
+
+def _started_late(bench: Bench, lag: float) -> Run:
+    """A real two-task submit run whose second worker is recorded as ready ``lag`` seconds
+    after the first had taken both tasks, and which cannot measure again."""
+    run = bench.run("submit", [1, 1], workers=2)
+    first = min(i.start for i in run.intervals)
+    pids = sorted({*run.starts})
+    starts = {pids[0]: (first - 0.001, first), 10**7: (first - 0.001, first + lag)}
+    both = tuple(dataclasses.replace(i, pid=pids[0], start=first + k * 0.021,
+                                     end=first + k * 0.021 + 0.02)
+                 for k, i in enumerate(sorted(run.intervals, key=lambda i: i.task or 0)))
+    return dataclasses.replace(run, intervals=both, starts=starts, again=None, checks=[],
+                               asked=[])
+
+
+def test_a_claim_the_machine_could_not_show_is_inconclusive_not_a_failure(bench: Bench) -> None:
+    run = _started_late(bench, lag=0.5)
+    with pytest.raises(SleepbenchInconclusive) as raised:
+        run.assert_parallel()
+    assert not isinstance(raised.value, AssertionError)
+    assert "became ready too late" in raised.value.title
+    assert "500 ms after the first" in raised.value.observed
+    assert run.checks[-1]["status"] == "inconclusive"
+
+
+def test_workers_ready_in_time_that_did_not_overlap_fail(bench: Bench) -> None:
+    run = _started_late(bench, lag=0.001)
+    with pytest.raises(SleepbenchAssertion, match="did not overlap as the schedule predicts"):
+        run.assert_parallel()
+
+
+def test_a_unit_too_small_for_spawn_is_scaled_up_or_named_and_never_fails(bench: Bench) -> None:
+    # Spawned workers take tens of milliseconds to start, many times a 2 ms task.
+    run = bench.run("submit", [1, 1], start_method="spawn", unit=0.002)
+    try:
+        run.assert_parallel()
+    except SleepbenchInconclusive as unshown:
+        # Past the budget: the smallest unit that would show it is named instead.
+        assert "a unit of at least" in unshown.observed
+        assert run.checks[-1]["status"] == "inconclusive"
+    else:
+        assert run.earlier_units[:1] == (0.002,) and run.unit > 0.002
+        assert "unit scaled up from 0.002s" in run.describe()
+
+
+def test_probes_in_spawned_processes_are_never_failed_for_slow_starts(bench: Bench) -> None:
+    probe = bench.probe(0.005)  # far shorter than a spawn start-up
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=probe) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    try:
+        bench.timeline.assert_parallel(2)
+    except SleepbenchInconclusive as unshown:
+        assert "to start the processes that made them" in unshown.title
+        assert bench.timeline.checks[-1]["status"] == "inconclusive"
+
+
+def test_pytest_counts_an_inconclusive_test_apart_and_the_session_fails(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        from pytest_sleepbench import SleepbenchInconclusive
+
+        def test_unshown(sleepbench):
+            raise SleepbenchInconclusive("sleepbench: not shown", "a", "b", "")
+
+        def test_shown(sleepbench):
+            pass
+    """)
+    result = pytester.runpytest("-p", "sleepbench")
+    result.stdout.fnmatch_lines(["*1 passed, 1 inconclusive*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
