@@ -20,7 +20,7 @@ from pathlib import Path
 from . import floor
 from .floor import Measured
 
-__all__ = ["CONDITIONS", "measure"]
+__all__ = ["CONDITIONS", "busy_loops", "measure"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CONDITIONS = ("alone", "2 busy loops", "pytest -n 2")
@@ -32,7 +32,7 @@ def measure(condition: str, units: Sequence[float], repeat: int) -> Measured:
     if condition == "alone":
         return _in_process(units, repeat)
     if condition == "2 busy loops":
-        with _busy_loops(_HOGS):
+        with busy_loops(_HOGS):
             return _in_process(units, repeat)
     if condition == "pytest -n 2":
         return _under_xdist(units, repeat)
@@ -40,7 +40,7 @@ def measure(condition: str, units: Sequence[float], repeat: int) -> Measured:
 
 
 @contextmanager
-def _busy_loops(n: int) -> Iterator[None]:
+def busy_loops(n: int) -> Iterator[None]:
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
     try:
         yield

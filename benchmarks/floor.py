@@ -21,6 +21,7 @@ from pytest_sleepbench.core.calibrate import measured
 from pytest_sleepbench.core.lesson import PATTERNS
 from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.sink import Sink
+from pytest_sleepbench.core.verdict import SleepbenchInconclusive
 
 from .mutants import run_mutant
 
@@ -38,6 +39,8 @@ class Tally:
     correct_failed: int = 0
     mutants: int = 0
     mutants_passed: int = 0
+    inconclusive: int = 0
+    """Runs, correct or mutant, whose claims the machine could not show: neither verdict."""
     examples: list[str] = field(default_factory=list)
 
     @property
@@ -62,12 +65,18 @@ class Measured:
     """One ``Calibration.describe()`` per process that counted (per xdist worker)."""
 
 
+_UNSHOWN = "inconclusive: "
+
+
 def _verdict(run: Run) -> str | None:
-    """None when ``check()`` passes, else the first line of its explanation and the run."""
+    """None when ``check()`` passes, else the first line of its explanation and the run
+    (behind ``inconclusive: `` when the machine could not show a claim)."""
     try:
         run.check()
     except AssertionError as error:
         return f"{str(error).splitlines()[0]} | {run.describe()}"
+    except SleepbenchInconclusive as error:
+        return f"{_UNSHOWN}{str(error).splitlines()[0]} | {run.describe()}"
     return None
 
 
@@ -85,16 +94,23 @@ def tally(bench: Bench, units: Sequence[float], repeat: int) -> Counts:
                     bench.runs.clear()
                     failed = _verdict(run)
                     t.correct += 1
-                    if failed is not None:
+                    if failed is not None and failed.startswith(_UNSHOWN):
+                        t.inconclusive += 1
+                        t.note(f"correct run {failed}")
+                    elif failed is not None:
                         t.correct_failed += 1
                         t.note(f"correct run failed: {failed}")
                     mutant = run_mutant(pattern, sink, unit=unit,
                                         start_method=bench.start_method,
                                         xdist_workers=bench.xdist_workers)
                     t.mutants += 1
-                    if _verdict(mutant) is None:
+                    judged = _verdict(mutant)
+                    if judged is None:
                         t.mutants_passed += 1
                         t.note(f"mutant passed: {mutant.describe()}")
+                    elif judged.startswith(_UNSHOWN):
+                        t.inconclusive += 1
+                        t.note(f"mutant {judged}")
     return counts
 
 
@@ -120,6 +136,7 @@ def from_json(doc: dict[str, Any]) -> Measured:
                 correct_failed=_int(t["correct_failed"]),
                 mutants=_int(t["mutants"]),
                 mutants_passed=_int(t["mutants_passed"]),
+                inconclusive=_int(t.get("inconclusive", 0)),
                 examples=[str(e) for e in examples] if isinstance(examples, list) else [],
             )
     return Measured(out, [str(doc["calibration"])])
@@ -141,6 +158,7 @@ def merge(parts: Sequence[Measured]) -> Measured:
                 m.correct_failed += t.correct_failed
                 m.mutants += t.mutants
                 m.mutants_passed += t.mutants_passed
+                m.inconclusive += t.inconclusive
                 for e in t.examples:
                     m.note(e)
     return Measured(out, [c for part in parts for c in part.calibrations])

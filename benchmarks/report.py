@@ -24,11 +24,13 @@ def floor_rows(units: Sequence[float], by_condition: Mapping[str, Measured]) -> 
             failed = sum(t.correct_failed for t in tallies.values())
             mutants = sum(t.mutants for t in tallies.values())
             passed = sum(t.mutants_passed for t in tallies.values())
+            unshown = sum(t.inconclusive for t in tallies.values())
             false = failed + passed
             none_here = none_here and false == 0
             where = ", ".join(f"{p} {t.false}" for p, t in tallies.items() if t.false)
             value = (f"{false} false of {correct + mutants} (correct failed {failed}/{correct},"
-                     f" mutants passed {passed}/{mutants})" + (f": {where}" if where else ""))
+                     f" mutants passed {passed}/{mutants}, inconclusive {unshown})"
+                     + (f": {where}" if where else ""))
             target = met = ""
             if unit == DEFAULT_UNIT:
                 target, met = "0 false", verdict(false == 0)
@@ -36,7 +38,7 @@ def floor_rows(units: Sequence[float], by_condition: Mapping[str, Measured]) -> 
                             data={"unit": unit, "condition": condition, "correct": correct,
                                   "calibrations": measured.calibrations,
                                   "correct_failed": failed, "mutants": mutants,
-                                  "mutants_passed": passed,
+                                  "mutants_passed": passed, "inconclusive": unshown,
                                   "patterns": {p: {"correct_failed": t.correct_failed,
                                                    "mutants_passed": t.mutants_passed,
                                                    "examples": t.examples}

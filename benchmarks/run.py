@@ -21,13 +21,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pytest_sleepbench
-from benchmarks import conditions, cost, idle, throughput
+from benchmarks import conditions, contracts, cost, idle, throughput
 from benchmarks.report import DEFAULT_UNIT, floor_rows
 from benchmarks.table import Row, Table
 from pytest_sleepbench.core.lesson import START_METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("cost", "floor", "grading", "idle")
+SECTIONS = ("cost", "floor", "contracts", "grading", "idle")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                         "(default 20)")
     p.add_argument("--cost-repeat", type=int, default=None,
                    help="runs of each pattern per start method (default 3)")
+    p.add_argument("--contract-sessions", default=None,
+                   help="pytest -n 2 sessions of contract cases, quiet and under two busy "
+                        "loops, as QUIET,HOGGED (default 50,20)")
     p.add_argument("--submissions", type=int, default=40, help="class size to grade")
     p.add_argument("--as-written", type=int, default=1,
                    help="submissions whose scripts are also run as written (real seconds)")
@@ -124,6 +127,18 @@ def main(argv: Sequence[str] | None = None) -> Table:
     if "floor" not in skip:
         _section(table, "false verdicts", lambda: floor_rows(
             units, {c: conditions.measure(c, units, repeat) for c in conditions.CONDITIONS}))
+    if "contracts" not in skip:
+        quiet, hogged = (int(n) for n in str(
+            args.contract_sessions or ("1,0" if quick else "50,20")).split(","))
+
+        def contract_rows() -> list[Row]:
+            measured = {"pytest -n 2": contracts.measure(quiet, DEFAULT_UNIT)}
+            if hogged:
+                measured["pytest -n 2, 2 busy loops"] = contracts.measure(
+                    hogged, DEFAULT_UNIT, hogs=2)
+            return contracts.rows(DEFAULT_UNIT, measured)
+
+        _section(table, "contract cases", contract_rows)
     if "grading" not in skip:
         if quick:
             table.add([Row("grading", "correct submissions, -n auto", "skipped (--quick)")])
