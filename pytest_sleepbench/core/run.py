@@ -348,6 +348,9 @@ _MEASURED = ("unit", "wall", "origin", "intervals", "delivered", "exitcodes",
 # unit asked for and this many times in all, before it is called inconclusive.
 _UNIT_BUDGET = 16.0
 _SCALINGS = 3
+# How many calibrated start-ups a run's processes may take to start, on average, before the
+# calibration is measured afresh for the next run.
+_STALE = 4.0
 
 
 def _serial(run: Run) -> Verdict:
@@ -494,5 +497,7 @@ def _stale(calibration: Calibration, starts: Mapping[int, tuple[float | None, fl
     spent = [ready - born for born, ready in starts.values() if born is not None]
     if not spent or not started:
         return False
-    # Birth is known to a clock tick (10 ms on Linux), so only a gap well past it counts.
-    return sum(spent) / len(spent) > STAGGER * max(calibration.startup, 0.01)
+    # Birth is known to a clock tick (10 ms on Linux), so only a gap well past it counts; a
+    # calibrated start-up is a loop's cost per process, and one process's own start takes
+    # about twice that on two cores, so only twice that again says the load has changed.
+    return sum(spent) / len(spent) > _STALE * max(calibration.startup, 0.01)
