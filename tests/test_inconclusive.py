@@ -98,3 +98,29 @@ def test_pytest_counts_an_inconclusive_test_apart_and_the_session_fails(
     result = pytester.runpytest("-p", "sleepbench")
     result.stdout.fnmatch_lines(["*1 passed, 1 inconclusive*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_the_summary_and_the_html_say_inconclusive(pytester: pytest.Pytester) -> None:
+    # A real run whose second worker is recorded as ready half a second late.
+    pytester.makepyfile("""
+        import dataclasses
+
+        def test_unshown(sleepbench):
+            run = sleepbench.run("submit", [1, 1], workers=2, start_method="fork")
+            first = min(i.start for i in run.intervals)
+            pid = min(run.starts)
+            both = tuple(dataclasses.replace(i, pid=pid, start=first + k * 0.021,
+                                             end=first + k * 0.021 + 0.02)
+                         for k, i in enumerate(sorted(run.intervals, key=lambda i: i.task)))
+            late = dataclasses.replace(
+                run, intervals=both, again=None, checks=[], asked=[],
+                starts={pid: (first - 0.001, first), 1: (first - 0.001, first + 0.5)})
+            sleepbench.runs[0] = late
+            late.assert_parallel()
+    """)
+    result = pytester.runpytest("-p", "sleepbench", "--sleepbench-unit=0.02",
+                                "--sleepbench-html=report.html")
+    result.stdout.fnmatch_lines(["*submit * inconclusive inconclusive *test_unshown*",
+                                 "*1 inconclusive*"])
+    page = (pytester.path / "report.html").read_text()
+    assert '<span class="badge inconclusive">inconclusive</span>' in page

@@ -20,7 +20,8 @@ INCONCLUSIVE_ATTR = "sleepbench_inconclusive"
 
 #: One record per run or probe timeline a test made, in the order their reports arrived. Each is
 #: ``Run.to_record()`` (or a timeline's record) plus ``nodeid``, ``outcome`` ("passed" /
-#: "failed"), ``checks`` ([{"name", "status", "message"}]) and ``title``.
+#: "failed", or "inconclusive" when the call raised ``SleepbenchInconclusive``), ``checks``
+#: ([{"name", "status", "message"}]) and ``title``.
 RUNS_KEY = pytest.StashKey[list[RunRecord]]()
 
 #: The grading JSON document (schema 1), set by the grading plugin at session finish before

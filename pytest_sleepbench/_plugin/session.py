@@ -52,9 +52,11 @@ class SessionPlugin:
         self.calls = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome = ("inconclusive" if getattr(report, INCONCLUSIVE_ATTR, False)
+                   else report.outcome)
         for record in getattr(report, REPORT_ATTR, None) or []:
             self.config.stash[RUNS_KEY].append(
-                {**record, "nodeid": report.nodeid, "outcome": report.outcome,
+                {**record, "nodeid": report.nodeid, "outcome": outcome,
                  "title": f"{report.nodeid} ({record['pattern']})"}
             )
 

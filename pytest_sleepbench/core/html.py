@@ -34,7 +34,8 @@ tbody tr:nth-child(even) td { background: var(--stripe); }
 tfoot td, tfoot th { border-top: 2px solid #8c959f; font-weight: 600; position: static; }
 td.pass a, .badge.pass { color: var(--pass); }
 td.fail a, .badge.fail { color: var(--fail); font-weight: 600; }
-td.missing a, .badge.missing, .badge.skip, .badge.inconclusive { color: var(--missing); }
+td.missing a, .badge.missing, .badge.skip, .badge.inconclusive, td.inconclusive a {
+  color: var(--missing); }
 td.ungraded a { color: var(--fail); font-style: italic; }
 td.total { font-weight: 600; }
 th .pattern { font-weight: 400; font-size: 11px; color: var(--muted); }
@@ -170,7 +171,8 @@ def _runs_section(runs: Sequence[Record]) -> str:
     rows = []
     articles = []
     for n, run in enumerate(runs):
-        status = "pass" if run.get("outcome") == "passed" else "fail"
+        status = {"passed": "pass", "inconclusive": "inconclusive"}.get(
+            str(run.get("outcome")), "fail")
         title = run.get("title") or run.get("nodeid") or f"run {n + 1}"
         rows.append(
             f'<tr><td class="name"><a href="#run-{n}">{_text(title)}</a></td>'
