@@ -6,6 +6,7 @@ born and when it was ready) and asks the one judge that the core's runs and the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -126,3 +127,19 @@ def test_wall_time_below_the_sleeps_fails_and_above_the_margin_is_late(
     assert verdict.kind is kind
     # A late wall reads as a failure to whoever reads the report.
     assert verdict.status == ("pass" if kind is Kind.PASS else "fail")
+
+
+def test_a_process_that_ran_its_task_takes_no_second_one() -> None:
+    # Ten processes started one after another on a busy machine: the first is free again
+    # before the fourth is even ready, but a Process runs its own task only. Recorded
+    # (born, ready) in ms, each sleeping from its readiness.
+    lanes = [(b / 1000, r / 1000, [(r / 1000, (r + slept) / 1000)]) for b, r, slept in (
+        (6.7, 16.4, 63.8), (16.7, 20.2, 66.8), (16.7, 24.0, 83.0), (76.7, 75.2, 67.9),
+        (76.7, 80.0, 75.1), (96.7, 100.5, 62.7), (96.7, 104.4, 74.8), (156.7, 172.7, 66.4),
+        (156.7, 188.9, 74.1), (196.7, 192.5, 86.7))]
+    processes = recorded(lanes, [0.05] * 10, owed=10, stagger=0.014)
+    processes = dataclasses.replace(processes, tolerance=0.0125, held_back=False)
+    assert processes.peak == 5
+    assert judge.overlap(dataclasses.replace(processes, single_use=True)).kind is Kind.PASS
+    # As a pool, the first worker would have owed a second task beside the others.
+    assert judge.overlap(processes).kind is Kind.FAIL

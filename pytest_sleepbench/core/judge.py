@@ -106,6 +106,8 @@ class Measurement:
     watched its launches."""
     unit: float = 1.0
     """Real seconds per tutorial second, for naming the unit a claim would need."""
+    single_use: bool = False
+    """Each worker is a ``Process`` that runs one task: it takes no second task when free."""
 
     @property
     def peak(self) -> int:
@@ -123,8 +125,21 @@ def _margin_peak(spans: Sequence[tuple[float, float]], tolerance: float) -> int:
     return max(peak_concurrency(trimmed), 1 if spans else 0)
 
 
+def _schedule(m: Measurement, workers: int, release: Sequence[float]) -> Schedule:
+    """The list schedule over ``workers`` released at ``release``; where each worker is a
+    ``Process`` of its own task, no worker takes a second one, however early it is free."""
+    if not m.single_use:
+        return list_schedule(m.durations, workers, release)
+    ordered = sorted(release)[:workers]
+    durations = m.durations[:len(ordered)]
+    starts = tuple(ordered[:len(durations)])
+    return Schedule(durations=durations, workers=len(durations),
+                    assignment=tuple(range(len(durations))), starts=starts,
+                    finishes=tuple(t + d for t, d in zip(starts, durations, strict=True)))
+
+
 def _owed(m: Measurement, workers: int, release: Sequence[float]) -> int:
-    schedule = list_schedule(m.durations, workers, release)
+    schedule = _schedule(m, workers, release)
     return _margin_peak(list(zip(schedule.starts, schedule.finishes, strict=True)), m.tolerance)
 
 
@@ -165,7 +180,7 @@ def ready_schedule(m: Measurement, workers: int) -> tuple[Schedule, float] | Non
     # One tolerance more after the first: taking a task off the queue is not free, and the
     # model must not owe what dispatch noise can undo.
     release = [t - used[0] + (m.tolerance if w else 0.0) for w, t in enumerate(used)]
-    return list_schedule(m.durations, len(used), release), lag
+    return _schedule(m, len(used), release), lag
 
 
 def _ready_peak(m: Measurement, workers: int) -> tuple[int, float] | None:
@@ -189,7 +204,7 @@ def machine_schedule(m: Measurement, workers: int) -> Schedule:
         # Which worker was slow to start is not kept: the slowest start-ups go with the
         # latest launches, the most generous pairing for the last worker.
         release = [w * m.stagger + s for w, s in enumerate(spent[-workers:])]
-    return list_schedule(m.durations, workers, release)
+    return _schedule(m, workers, release)
 
 
 def _birth(start: tuple[float | None, float]) -> float:

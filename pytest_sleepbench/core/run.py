@@ -12,7 +12,7 @@ from . import timeline as tl
 from .bounds import Bounds, auto_tolerance, wall_bounds
 from .calibrate import Calibration, forget, measured, shape_overhead
 from .judge import STAGGER, Kind, Measurement, Verdict
-from .lesson import DEFAULT_DURATIONS, POOL_PATTERNS, default_start_method
+from .lesson import DEFAULT_DURATIONS, POOL_PATTERNS, PROCESS_PATTERNS, default_start_method
 from .model import Schedule, list_schedule
 from .patterns import check_arguments, execute
 from .picture import message_width, render
@@ -278,6 +278,11 @@ class Run:
             else:
                 break
             verdict = rule(self)
+        if verdict.kind is Kind.LATE and self.retried_late:
+            # Late twice, calibrated afresh in between: the patterns are this package's own
+            # code, so only the machine's load can have slowed them; that shows nothing.
+            verdict = dataclasses.replace(verdict, kind=Kind.UNSHOWN, title=(
+                f"{verdict.title}, twice: the machine was too busy to show the run's timing"))
         if verdict.kind is Kind.UNSHOWN and verdict.needs_unit:
             verdict = dataclasses.replace(verdict, observed=(
                 f"{verdict.observed}; a unit of at least {verdict.needs_unit:.3g}s would show "
@@ -335,6 +340,7 @@ class Run:
             origin=self.origin,
             held_back=self.held_back,
             unit=self.unit,
+            single_use=self.pattern in PROCESS_PATTERNS,
         )
 
 

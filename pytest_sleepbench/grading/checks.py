@@ -138,6 +138,7 @@ class Observed:
             starts={pid: ready[pid] for pid in pids if pid in ready},
             origin=self.origin,
             held_back=any(t > first_wait for t in rec.launches) if rec.launches else None,
+            single_use=self.pattern in PROCESS_PATTERNS,
             unit=self.unit,
         )
 
