@@ -27,12 +27,13 @@ def bench(sleepbench: Bench) -> Bench:
 def _started_late(bench: Bench, lag: float) -> Run:
     """A real two-task submit run whose second worker is recorded as ready ``lag`` seconds
     after the first had taken both tasks, and which cannot measure again."""
-    run = bench.run("submit", [1, 1], workers=2)
+    # Tasks of 200 ms: far longer than any stagger the calibration allows, even under load.
+    run = bench.run("submit", [1, 1], workers=2, unit=0.2)
     first = min(i.start for i in run.intervals)
     pids = sorted({*run.starts})
     starts = {pids[0]: (first - 0.001, first), 10**7: (first - 0.001, first + lag)}
-    both = tuple(dataclasses.replace(i, pid=pids[0], start=first + k * 0.021,
-                                     end=first + k * 0.021 + 0.02)
+    both = tuple(dataclasses.replace(i, pid=pids[0], start=first + k * 0.201,
+                                     end=first + k * 0.201 + 0.2)
                  for k, i in enumerate(sorted(run.intervals, key=lambda i: i.task or 0)))
     return dataclasses.replace(run, intervals=both, starts=starts, again=None, checks=[],
                                asked=[])
@@ -48,8 +49,15 @@ def test_a_claim_the_machine_could_not_show_is_inconclusive_not_a_failure(bench:
     assert run.checks[-1]["status"] == "inconclusive"
 
 
-def test_workers_ready_in_time_that_did_not_overlap_fail(bench: Bench) -> None:
-    run = _started_late(bench, lag=0.001)
+def test_workers_ready_in_time_that_did_not_overlap_fail_code_not_vouched_for(
+    bench: Bench,
+) -> None:
+    # The package's own patterns launch everything and leave dispatch to the executor, so a
+    # shortfall they did not hold back is the machine's; other code's is its own.
+    vouched = _started_late(bench, lag=0.001)
+    with pytest.raises(SleepbenchInconclusive):
+        vouched.assert_parallel()
+    run = dataclasses.replace(_started_late(bench, lag=0.001), vouched=False)
     with pytest.raises(SleepbenchAssertion, match="did not overlap as the schedule predicts"):
         run.assert_parallel()
 
@@ -64,8 +72,11 @@ def test_a_unit_too_small_for_spawn_is_scaled_up_or_named_and_never_fails(bench:
         assert "a unit of at least" in unshown.observed
         assert run.checks[-1]["status"] == "inconclusive"
     else:
-        assert run.earlier_units[:1] == (0.002,) and run.unit > 0.002
-        assert "unit scaled up from 0.002s" in run.describe()
+        # Shown, at the unit asked for or at a larger one, which the run then names.
+        assert {c["status"] for c in run.checks} == {"pass"}
+        if run.earlier_units:
+            assert run.earlier_units[0] == 0.002 and run.unit > 0.002
+            assert "unit scaled up from 0.002s" in run.describe()
 
 
 def test_probes_in_spawned_processes_are_never_failed_for_slow_starts(bench: Bench) -> None:

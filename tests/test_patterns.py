@@ -71,7 +71,7 @@ def test_as_completed_delivers_in_the_order_tasks_finished(
 
 def test_enough_workers_yield_fastest_first(bench: Bench) -> None:
     run = bench.run("as_completed", [5, 4, 3, 2, 1], workers=5, start_method="fork")
-    assert run.workers == 5
+    assert run.requested_workers == 5
     run.assert_fastest_first()
     assert sorted(run.results) == [1, 2, 3, 4, 5]
     run.assert_parallel()

@@ -6,6 +6,7 @@ executor or a ``Process`` of any start method, and each call lands in the same t
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 from dataclasses import dataclass, field
 
@@ -14,18 +15,26 @@ from .sink import Sink
 
 __all__ = ["AsyncProbe", "Probe"]
 
-# When this process could first run a probe: a spawned or forkserver child imports this module
-# as it unpickles its first probe, at the end of its start-up; a forked one is stamped at fork.
+# When this process could first run a probe: as a multiprocessing child begins to run its
+# target (its bootstrap runs the after-fork hooks, under every start method, once the main
+# module is imported again); or when this module was imported, or the process forked, for
+# children multiprocessing did not start.
 _READY = now()
 
 
-def _forked() -> None:
+def _ready_now(_: object = None) -> None:
     global _READY
     _READY = now()
 
 
+class _Hook:
+    """What multiprocessing's after-fork registry holds (weakly) for this module."""
+
+
+_HOOK = _Hook()
+multiprocessing.util.register_after_fork(_HOOK, _ready_now)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forked)
+    os.register_at_fork(after_in_child=_ready_now)
 
 
 def _label(args: tuple[object, ...]) -> str:
