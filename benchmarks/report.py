@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from pytest_sleepbench.core.lesson import DEFAULT_UNIT
+
 from .floor import Measured
 from .table import Row, verdict
 
 __all__ = ["DEFAULT_UNIT", "floor_rows"]
 
-DEFAULT_UNIT = 0.05
 
 
 def floor_rows(units: Sequence[float], by_condition: Mapping[str, Measured]) -> list[Row]:

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from ..core.lesson import default_start_method
+from ..core.lesson import DEFAULT_UNIT, default_start_method
 
 __all__ = ["Settings", "add_options", "resolve", "xdist_workers"]
 
-DEFAULT_UNIT = 0.05
 
 UNIT_HELP = (
     "real seconds one tutorial second lasts when sleepbench runs a pattern "

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from .lesson import default_start_method
+from .lesson import DEFAULT_UNIT, default_start_method
 from .probe import AsyncProbe, Probe
 from .run import Run, run_pattern
 from .sink import Sink
@@ -28,7 +28,7 @@ class Bench:
     def __init__(
         self,
         *,
-        unit: float = 0.05,
+        unit: float = DEFAULT_UNIT,
         start_method: str | None = None,
         tolerance: float | None = None,
         xdist_workers: int = 1,

@@ -10,6 +10,7 @@ import multiprocessing
 
 __all__ = [
     "DEFAULT_DURATIONS",
+    "DEFAULT_UNIT",
     "PATTERNS",
     "POOL_PATTERNS",
     "PROCESS_PATTERNS",
@@ -26,6 +27,9 @@ DEFAULT_DURATIONS: dict[str, tuple[float, ...]] = {
     "as_completed": (5, 4, 3, 2, 1),
     "map": (5, 4, 3, 2, 1),
 }
+#: Real seconds one tutorial second lasts, unless a user says otherwise: long enough for the
+#: start-ups of ``fork`` to stay well inside a task, short enough for a quick session.
+DEFAULT_UNIT = 0.05
 PATTERNS = tuple(DEFAULT_DURATIONS)
 PROCESS_PATTERNS = ("processes", "process_loop")
 POOL_PATTERNS = ("submit", "as_completed", "map")
