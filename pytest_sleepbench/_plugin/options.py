@@ -35,12 +35,13 @@ def _add_grading(parser: pytest.Parser) -> None:
 
 
 def report_path(config: pytest.Config, key: str) -> Path | None:
-    """The option's path (relative to where pytest was run), else the ini's (relative to it)."""
+    """The option's path (relative to where pytest was run), else the ini's (relative to the
+    ini file's folder), ``~`` expanded."""
     value = config.getoption(f"sleepbench_{key}")
     if value:
-        return config.invocation_params.dir / str(value)
+        return (config.invocation_params.dir / os.path.expanduser(str(value))).resolve()
     raw = str(config.getini(f"sleepbench_{key}") or "").strip()
-    return _ini_base(config) / raw if raw else None
+    return (_ini_base(config) / os.path.expanduser(raw)).resolve() if raw else None
 
 
 def _ini_base(config: pytest.Config) -> Path:
@@ -72,11 +73,7 @@ def _add_html(parser: pytest.Parser) -> None:
 def html_path(config: pytest.Config) -> Path | None:
     """Where to write the report: a command-line path is relative to where pytest was started,
     an ini path to the ini file's folder."""
-    cli = config.getoption("sleepbench_html")
-    if cli:
-        return (config.invocation_params.dir / os.path.expanduser(str(cli))).resolve()
-    ini = str(config.getini("sleepbench_html") or "").strip()
-    return (_ini_base(config) / os.path.expanduser(ini)).resolve() if ini else None
+    return report_path(config, "html")
 
 
 def timeline_wanted(config: pytest.Config) -> bool:
