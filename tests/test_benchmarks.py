@@ -20,18 +20,18 @@ def test_quick_benchmark_prints_its_table_and_writes_json(tmp_path: Path) -> Non
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=110,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout
     for text in ("pattern cost", "six together", "false verdicts", "smallest unit with none",
-                 "grading", "idle cost"):
+                 "contract cases", "grading", "idle cost"):
         assert text in done.stdout, done.stdout
 
     doc = json.loads(out.read_text())
     assert doc["machine"]["cores"] >= 1
     rows = doc["rows"]
-    assert {r["section"] for r in rows} == {"pattern cost", "false verdicts", "grading",
-                                            "idle cost"}
+    assert {r["section"] for r in rows} == {"pattern cost", "false verdicts",
+                                            "contract cases", "grading", "idle cost"}
     measures = [r["measure"] for r in rows]
     for pattern in ("serial", "processes", "process_loop", "submit", "as_completed", "map"):
         assert f"fork: {pattern}" in measures
@@ -50,3 +50,15 @@ def test_quick_benchmark_prints_its_table_and_writes_json(tmp_path: Path) -> Non
     assert ratio["wall"] > 0 and ratio["ideal"] > 0
     idle = next(r for r in rows if r["section"] == "idle cost")["data"]
     assert len(idle["loaded"]) == len(idle["off"]) >= 1
+
+
+def test_the_quick_benchmark_counts_contract_cases_in_one_session(tmp_path: Path) -> None:
+    from benchmarks import contracts
+
+    outcomes = contracts.measure(1, 0.05)
+    # Every case ran: 6 patterns under 3 start methods, and the two probe cases.
+    total = sum(outcomes.passed.values()) + sum(outcomes.failed.values()) + sum(
+        outcomes.inconclusive.values())
+    assert (outcomes.sessions, total) == (1, 20)
+    row = contracts.rows(0.05, {"alone": outcomes})[0]
+    assert row.value.startswith(f"{outcomes.total('failed')} false of 20 in 1 sessions")

@@ -179,7 +179,7 @@ def test_the_repeat_sees_and_reports_only_its_own_runs_and_probes(
     result.stdout.fnmatch_lines([
         "sleepbench_wall: the test's call phase took more time than allowed",
         "  expected: the marker's bounds: between 0.000s and 0.001s",
-        "  observed: 0.0*s then 0.0*s",
+        "  observed: *s then *s",
     ])
     summary = result.stdout.str().split("sleepbench runs")[1].split("short test summary")[0]
     rows = [line.split()[0] for line in summary.splitlines() if "::test_slow" in line]

@@ -233,7 +233,7 @@ def test_every_child_process_stamps_when_it_could_first_run(tmp_path: Path, meth
 
 
 def test_processes_started_late_by_their_parent_fail_timing_not_overlap(tmp_path: Path) -> None:
-    # The parent spins for two units between the starts, so the second child cannot run its
+    # The parent spins for four units between the starts, so the second child cannot run its
     # task beside the first. It waited for no task, and a parent the machine preempted looks
     # the same from outside: overlap does not blame it, and the lost time is timing's to judge.
     # At 50 ms a unit, the calibrated stagger stays well inside a task even under load.
@@ -245,7 +245,7 @@ def test_processes_started_late_by_their_parent_fail_timing_not_overlap(tmp_path
         procs = [mp.Process(target=task, args=(1,)) for _ in range(2)]
         for p in procs:
             p.start()
-            spin_until = time.perf_counter() + 0.1
+            spin_until = time.perf_counter() + 0.2
             while time.perf_counter() < spin_until:
                 pass
         for p in procs:
