@@ -21,7 +21,7 @@ import pytest
 from ..grading import reports
 from ..grading.assignment import Assignment, AssignmentError, Exercise, load
 from ..grading.grade import discover, grade_exercise, not_graded
-from ..grading.sandbox import sandbox_uid
+from ..grading.isolation import DESCRIPTIONS, NAMESPACED, level
 from .keys import GRADEBOOK_KEY
 from .options import grade_folder, html_path, report_path
 from .settings import xdist_workers
@@ -235,12 +235,11 @@ class GradingPlugin:
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         a = self.assignment
-        uid = sandbox_uid()
-        where = (f"as user id {uid}" if uid is not None
-                 else "as the grader's own user (not root: weaker isolation)")
+        sandbox = level()
         header = [f"sleepbench grading {self.root}: {len(a.exercises)} exercise(s) from "
-                  f"{a.path}, unit {a.unit:g}s; scripts run {where}"]
-        if uid is not None and self.root.stat().st_mode & 0o005:
+                  f"{a.path}, unit {a.unit:g}s",
+                  f"sleepbench sandbox: {sandbox}: {DESCRIPTIONS[sandbox]}"]
+        if sandbox not in NAMESPACED and self.root.stat().st_mode & 0o005:
             header.append(f"sleepbench warning: {self.root} is open to other users, so a "
                           f"script could read other submissions; chmod o-rwx {self.root}")
         return header

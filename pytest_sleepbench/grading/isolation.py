@@ -1,0 +1,157 @@
+"""How strongly a run is isolated, and the command that isolates it.
+
+The tool is util-linux ``unshare``, part of every Debian (and every other Linux distribution's
+base system), maintained upstream with the kernel interfaces it wraps; see docs/GRADING.md for
+why it was chosen over bubblewrap and nsjail. One ``unshare`` makes the namespaces, and a few
+lines of ``sh`` as the run's init set up the mounts and drop to the run's user with
+``setpriv`` (also util-linux) before the script's interpreter starts, so a run costs a few
+small execs, never a second interpreter.
+
+Levels, strongest first (``level()`` says which this machine allows):
+
+* ``namespaces`` (root): pid, mount, network, IPC and UTS namespaces, and a user id never used
+  before in this grader, with no capabilities.
+* ``user-namespace`` (not root, where the kernel allows unprivileged user namespaces): the same
+  namespaces, inside a user namespace of the grader's own user.
+* ``uid`` (root, namespaces refused): a user id of its own per run, nothing else.
+* ``none``: the grader's own user; its processes are found by descent and a mark.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import select
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+__all__ = ["DESCRIPTIONS", "NAMESPACED", "command", "fresh_uid", "issued_uids", "level",
+           "private_temp"]
+
+DESCRIPTIONS = {
+    "namespaces": "own pid, mount, network, IPC and UTS namespaces, private /tmp, /var/tmp and "
+                  "/dev/shm, no network, a fresh user id per run",
+    "user-namespace": "own user, pid, mount, network, IPC and UTS namespaces, private /tmp, "
+                      "/var/tmp and /dev/shm, no network (not root: the grader's own user id)",
+    "uid": "a fresh user id per run only (namespaces unavailable: shared /tmp, network open)",
+    "none": "the grader's own user, no namespaces (not root and no user namespaces): weak "
+            "isolation, a script could signal the grader",
+}
+NAMESPACED = ("namespaces", "user-namespace")
+#: Where a namespaced run finds its private temporary folder.
+private_temp = "/tmp"
+
+_FLAGS = ("--pid", "--fork", "--kill-child", "--mount", "--uts", "--ipc", "--net",
+          "--mount-proc", "--propagation", "private")
+# The run's init: mounts, then the script as the run's user, then its exit status to the
+# grader, then nothing until the grader ends the namespace (and every process in it) by
+# ending this. Each tmpfs is capped; the run's folder is bound back at its own path, so every
+# path the grader gave it (work folder, hook, channel) means the same inside.
+_INIT = r"""
+b=$1 u=$2 s=$3 h=$4; shift 4
+exec 3>&0 0</dev/null
+o=size=$s,nr_inodes=4096,mode=1777,nosuid,nodev
+cd "$b" || exit 125
+for d in /dev/shm /var/tmp /run/lock /tmp; do
+  if [ -d "$d" ]; then mount -t tmpfs -o "$o" sleepbench "$d" || exit 125; fi
+done
+mkdir -p "$b" && mount -c --bind . "$b" || exit 125
+if [ -n "$h" ] && [ -d "$h" ]; then mount -t tmpfs -o ro,size=4k sleepbench "$h" || exit 125; fi
+cd "$b/work" || exit 125
+setpriv ${u:+--reuid=$u --regid=$u --clear-groups} --bounding-set=-all --inh-caps=-all \
+  --no-new-privs -- "$@" 3>&-
+echo $? >&3
+exec 3>&- 0</dev/null >/dev/null 2>&1
+exec sleep infinity
+"""
+_COVERED = ("/dev/shm", "/var/tmp", "/run/lock", "/tmp")
+_issued: set[int] = set()
+# Well above the ranges distributions hand out (users, systemd's dynamic users, subuids).
+_UID_FLOOR = 1 << 28
+_UID_CEILING = 1 << 31
+
+
+def fresh_uid() -> int:
+    """A user id for one run (root only), never given out before by this grader process and
+    drawn at random from a range no account uses, so concurrent graders do not meet either."""
+    while True:
+        uid = _UID_FLOOR + secrets.randbelow(_UID_CEILING - _UID_FLOOR)
+        if uid not in _issued:
+            _issued.add(uid)
+            return uid
+
+
+def issued_uids() -> frozenset[int]:
+    return frozenset(_issued)
+
+
+def command(argv: list[str], *, base: Path, uid: int | None, scratch: int, hide: Path | None
+            ) -> list[str]:
+    """``argv`` run namespaced, its init writing the main process's exit status to what it
+    gets as stdin (dash's redirections take one-digit descriptors only; the script's stdin is
+    /dev/null). ``hide`` is covered by an empty folder (the other submissions), where nothing
+    the run needs lies under it."""
+    user = ["--user", "--map-root-user"] if os.geteuid() != 0 else []
+    covered = str(hide) if hide is not None and _may_hide(hide, base, argv[0]) else ""
+    return [_unshare() or "unshare", *user, *_FLAGS, "--", "/bin/sh", "-c", _INIT,
+            "sleepbench-init", str(base), "" if uid is None else str(uid), str(scratch),
+            covered, *argv]
+
+
+def _may_hide(folder: Path, base: Path, interpreter: str) -> bool:
+    folder = folder.resolve()
+    needed = (base.resolve(), Path(interpreter).resolve(), Path(interpreter).parent)
+    return folder != Path("/") and not any(p == folder or folder in p.parents
+                                           for p in needed)
+
+
+def reaches_covered(path: str) -> bool:
+    """Whether ``path`` lies where a namespaced run sees an empty private folder instead."""
+    resolved = Path(path).resolve()
+    return any(resolved == Path(c) or Path(c) in resolved.parents for c in _COVERED)
+
+
+def _unshare() -> str | None:
+    for found in (shutil.which("unshare"), "/usr/bin/unshare", "/bin/unshare"):
+        if found and os.access(found, os.X_OK) and shutil.which("setpriv"):
+            return found
+    return None
+
+
+@functools.cache
+def level() -> str:
+    """The strongest isolation this machine gives a run, tried once per grader process."""
+    if _unshare() is not None and _works():
+        return "namespaces" if os.geteuid() == 0 else "user-namespace"
+    return "uid" if os.geteuid() == 0 else "none"
+
+
+def _works() -> bool:
+    with tempfile.TemporaryDirectory(prefix="sleepbench-probe-") as folder:
+        base = Path(folder)
+        (base / "work").mkdir()
+        uid = fresh_uid() if os.geteuid() == 0 else None
+        if uid is not None:
+            os.chmod(base, 0o711)
+            os.chown(base / "work", uid, uid)
+        read, write = os.pipe()
+        try:
+            argv = command(["/bin/true"], base=base, uid=uid, scratch=1 << 20, hide=None)
+            proc = subprocess.Popen(argv, stdin=write,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)
+        except OSError:
+            os.close(write)
+            os.close(read)
+            return False
+        os.close(write)
+        try:
+            ready, _, _ = select.select([read], [], [], 10)
+            return bool(ready) and os.read(read, 64).strip() == b"0"
+        finally:
+            os.close(read)
+            proc.kill()
+            proc.wait()
