@@ -74,7 +74,13 @@ def _send(record: dict[str, Any]) -> None:
             import _socket
 
             sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
-            sock.connect(_CHANNEL)
+            # A socket's path has room for 107 bytes; a deep temporary folder is reached
+            # through a descriptor of its folder instead.
+            folder = os.open(os.path.dirname(_CHANNEL), getattr(os, "O_PATH", os.O_RDONLY))
+            try:
+                sock.connect(f"/proc/self/fd/{folder}/{os.path.basename(_CHANNEL)}")
+            finally:
+                os.close(folder)
             _sender[:] = [sock, os.getpid()]
         _sender[0].send(line)
     except OSError:

@@ -57,8 +57,11 @@ class Channel:
 
     def open(self) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        # A socket's path has room for 107 bytes; the folder's descriptor takes a deep
+        # temporary folder's place.
+        folder = os.open(self.path.parent, getattr(os, "O_PATH", os.O_RDONLY))
         try:
-            sock.bind(str(self.path))
+            sock.bind(f"/proc/self/fd/{folder}/{self.path.name}")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
             sock.setblocking(False)
             if self.uid is not None:
@@ -68,6 +71,8 @@ class Channel:
         except BaseException:
             sock.close()
             raise
+        finally:
+            os.close(folder)
         self._sock = sock
         return sock
 

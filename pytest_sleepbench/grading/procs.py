@@ -81,11 +81,12 @@ class RunProcs:
 
     def kill(self) -> None:
         if self.namespaced:
-            # The init first: its death takes the namespace down with every process in it.
+            # The init's death takes the namespace down with every process in it, and unshare
+            # is reaped only once it has (it waits for the init, which waits for the rest);
+            # killed itself, unshare would end at once and its init only after it.
             init = self._init()
-            for pid in ([init] if init is not None else []) + [self.root_pid]:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(self.root_pid if init is None else init, signal.SIGKILL)
             return
         for _ in range(50):
             alive = self.members()
