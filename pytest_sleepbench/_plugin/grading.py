@@ -404,7 +404,9 @@ class GradingPlugin:
         # Later layers win: what this run graded, then the earlier report, then a not-graded
         # entry for what this run was to grade but never reached, so no total shrinks.
         entries = reports.combine(self._unreached(session), self._earlier(), self.entries)
-        doc = reports.document(self.assignment, entries)
+        sandbox = level()
+        doc = reports.document(self.assignment, entries,
+                               sandbox=f"{sandbox}: {DESCRIPTIONS[sandbox]}")
         self.config.stash[GRADEBOOK_KEY] = doc
         self._note_incomplete(entries)
         self._write(doc)

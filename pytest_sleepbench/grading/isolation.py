@@ -46,20 +46,15 @@ private_temp = "/tmp"
 
 _FLAGS = ("--pid", "--fork", "--kill-child", "--mount", "--uts", "--ipc", "--net",
           "--mount-proc", "--propagation", "private")
-# The run's init: mounts, then the script as the run's user, then its exit status to the
-# grader, then nothing until the grader ends the namespace (and every process in it) by
-# ending this. Each tmpfs is capped; the run's folder is bound back at its own path, so every
-# path the grader gave it (work folder, hook, channel) means the same inside.
+# The run's init: mounts (one `mount` for all, from a table the grader wrote), then the script
+# as the run's user, then its exit status to the grader, then nothing until the grader ends the
+# namespace (and every process in it) by ending this. The run's folder is bound back at its own
+# path from the init's working directory (/proc/self/cwd, uncanonicalized, since its path is
+# covered by then), so every path the grader gave the run means the same inside.
 _INIT = r"""
-b=$1 u=$2 s=$3 h=$4; shift 4
+b=$1 u=$2; shift 2
 exec 3>&0 0</dev/null
-o=size=$s,nr_inodes=4096,mode=1777,nosuid,nodev
-cd "$b" || exit 125
-for d in /dev/shm /var/tmp /run/lock /tmp; do
-  if [ -d "$d" ]; then mount -t tmpfs -o "$o" sleepbench "$d" || exit 125; fi
-done
-mkdir -p "$b" && mount -c --bind . "$b" || exit 125
-if [ -n "$h" ] && [ -d "$h" ]; then mount -t tmpfs -o ro,size=4k sleepbench "$h" || exit 125; fi
+cd "$b" && mount -c -a -T "$b/fstab" || exit 125
 cd "$b/work" || exit 125
 setpriv ${u:+--reuid=$u --regid=$u --clear-groups} --bounding-set=-all --inh-caps=-all \
   --no-new-privs -- "$@" 3>&-
@@ -67,6 +62,7 @@ echo $? >&3
 exec 3>&- 0</dev/null >/dev/null 2>&1
 exec sleep infinity
 """
+# /tmp last: the run's folder, bound back after, may lie under it.
 _COVERED = ("/dev/shm", "/var/tmp", "/run/lock", "/tmp")
 _issued: set[int] = set()
 # Well above the ranges distributions hand out (users, systemd's dynamic users, subuids).
@@ -92,13 +88,27 @@ def command(argv: list[str], *, base: Path, uid: int | None, scratch: int, hide:
             ) -> list[str]:
     """``argv`` run namespaced, its init writing the main process's exit status to what it
     gets as stdin (dash's redirections take one-digit descriptors only; the script's stdin is
-    /dev/null). ``hide`` is covered by an empty folder (the other submissions), where nothing
-    the run needs lies under it."""
+    /dev/null). Writes the run's mount table into ``base``: each shared temporary folder an
+    empty tmpfs of ``scratch`` bytes, and ``hide`` (the other submissions) covered by an empty
+    folder, where nothing the run needs lies under it."""
     user = ["--user", "--map-root-user"] if os.geteuid() != 0 else []
-    covered = str(hide) if hide is not None and _may_hide(hide, base, argv[0]) else ""
+    options = f"size={scratch},nr_inodes=4096,mode=1777,nosuid,nodev"
+    table = [f"sleepbench {_escape(d)} tmpfs {options} 0 0" for d in _COVERED
+             if os.path.isdir(d)]
+    table.append(f"/proc/self/cwd {_escape(str(base))} none bind,X-mount.mkdir 0 0")
+    if hide is not None and hide.is_dir() and not reaches_covered(str(hide)) and _may_hide(
+            hide, base, argv[0]):
+        table.append(f"sleepbench {_escape(str(hide))} tmpfs ro,size=4k,mode=755 0 0")
+    fstab = base / "fstab"
+    fstab.write_text("\n".join(table) + "\n")
+    fstab.chmod(0o600)
     return [_unshare() or "unshare", *user, *_FLAGS, "--", "/bin/sh", "-c", _INIT,
-            "sleepbench-init", str(base), "" if uid is None else str(uid), str(scratch),
-            covered, *argv]
+            "sleepbench-init", str(base), "" if uid is None else str(uid), *argv]
+
+
+def _escape(path: str) -> str:
+    """A path as a mount table field (spaces and the like octal-escaped, as fstab(5) says)."""
+    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in path)
 
 
 def _may_hide(folder: Path, base: Path, interpreter: str) -> bool:

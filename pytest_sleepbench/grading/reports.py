@@ -29,8 +29,10 @@ STOPPED = "before this exercise was graded"
 _ENTRY_KEYS = frozenset({"id", "pattern", "status", "score", "max_score", "wall", "checks"})
 
 
-def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]]) -> dict[str, object]:
-    """The schema-1 JSON document from (submission name, exercise entry) pairs.
+def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]],
+             sandbox: str | None = None) -> dict[str, object]:
+    """The schema-1 JSON document from (submission name, exercise entry) pairs, with the
+    isolation the scripts ran under (``sandbox``: its level and what it gives) when known.
 
     Submissions are sorted by name and exercises kept in assignment order, whatever order the
     entries arrived in (xdist workers finish in any order).
@@ -48,7 +50,11 @@ def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]]) -> di
             "max_score": round(sum(_num(e["max_score"]) for e in exercises), 2),
             "exercises": [dict(e) for e in exercises],
         })
-    return {"schema": 1, "assignment": assignment.to_dict(), "submissions": submissions}
+    doc: dict[str, object] = {"schema": 1, "assignment": assignment.to_dict()}
+    if sandbox is not None:
+        doc["sandbox"] = sandbox
+    doc["submissions"] = submissions
+    return doc
 
 
 def _num(value: object) -> float:

@@ -6,17 +6,22 @@ memory segment, a thread) is found by that token and never confused with another
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from grading_support import ROOT, fast_assignment, run_processes, submission
+from grading_support import EXAMPLES, ROOT, course, fast_assignment, run_processes, submission
+from hostile_scripts import FAKE_PIDS, FAST_CLOCK, FORGED_MAP
 
 from pytest_sleepbench.grading import isolation
 from pytest_sleepbench.grading.grade import grade_exercise
@@ -177,3 +182,72 @@ def test_a_run_cannot_see_or_signal_the_grader(tmp_path: Path) -> None:
     assert code == 0
     assert int(lines[0]) < 5  # its init and itself, not the machine's processes
     assert lines[1].startswith("refused")
+
+
+def test_a_hostile_class_graded_beside_honest_copies(tmp_path: Path, token: str) -> None:
+    """The audit's attacks in one class, graded under xdist beside two honest copies."""
+    key = int(token[3:10], 16)
+    subs = tmp_path / "subs"
+    for name in ("honest1", "honest2"):
+        shutil.copytree(EXAMPLES / "reference", subs / name)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        submission(subs / "forger", {"ex3_3_map.py": FORGED_MAP})
+        submission(subs / "faker", {"ex2_processes.py": FAKE_PIDS})
+        submission(subs / "clock", {"ex2_processes.py": FAST_CLOCK})
+        submission(subs / "leaker", {"ex1_serial.py": f"""\
+            import ctypes, os, socket, time, _multiprocessing
+            time.sleep(1)
+            time.sleep(2)
+            for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "..", "../.."):
+                try:
+                    open(os.path.join(folder, "{token}"), "w").write("planted")
+                except OSError:
+                    pass
+            ctypes.CDLL(None).shmget({key}, 1 << 20, 0o1000 | 0o600)
+            _multiprocessing.SemLock(1, 1, 1, "/{token}", False)
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=1)
+            except OSError:
+                pass
+        """})
+        submission(subs / "zombie", {"ex1_serial.py": f"""\
+            import ctypes, os, threading, time
+            time.sleep(1)
+            time.sleep(2)
+            if os.fork() == 0:
+                def linger():
+                    ctypes.CDLL(None).prctl(15, b"{token[:15]}", 0, 0, 0)
+                    threading.Event().wait(60)
+                threading.Thread(target=linger).start()
+                ctypes.CDLL(None).pthread_exit(None)
+        """})
+        (tmp_path / "course.toml").write_text(course(extra="timeout = 3"))
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT", "PYTEST_ADDOPTS"))}
+        begin = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "sleepbench", "-p", "no:cacheprovider",
+             "--sleepbench-grade=subs", "--sleepbench-assignment=course.toml",
+             "--sleepbench-json=grades.json", "--sleepbench-html=grades.html", "-n", "2"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+        took = time.monotonic() - begin
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout + done.stderr
+    doc = json.loads((tmp_path / "grades.json").read_text())
+    scores = {s["name"]: {e["id"]: e["score"] for e in s["exercises"]}
+              for s in doc["submissions"]}
+    assert [sum(scores[n].values()) for n in ("honest1", "honest2")] == [60, 60], done.stdout
+    assert scores["forger"]["ex3_3"] == scores["faker"]["ex2"] == scores["clock"]["ex2"] == 0
+    assert str(doc["sandbox"]).startswith("namespaces: ")
+    assert "Sandbox: namespaces" in (tmp_path / "grades.html").read_text()
+    # Nothing planted, left running or left in shared memory; no hang past the limits.
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", str(tmp_path), str(subs)):
+        assert not list(Path(folder).glob(f"*{token}*")), folder
+    assert f"{key:>10}" not in Path("/proc/sysvipc/shm").read_text()
+    assert not _threads_named(token)
+    assert took < 120
