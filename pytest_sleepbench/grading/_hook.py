@@ -102,6 +102,12 @@ def _is_main() -> bool:
 
 def _sleep(seconds: float) -> None:
     real = float(seconds) * _UNIT
+    if real <= 0:
+        # No task sleeps nothing: time.sleep(0), a yield in a polling loop, is passed on as it
+        # is (a negative one raises as it would) and not recorded, so no loop floods the
+        # grader's channel with records it would never judge.
+        _real_sleep(real)
+        return
     start = _clock()
     deadline = start + real
     # A signal may cut a sleep short; the grader's lower bounds rely on it lasting in full.

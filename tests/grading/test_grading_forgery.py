@@ -138,3 +138,17 @@ def test_record_files_swapped_for_a_fifo_or_a_link_do_not_hang_the_grader(
     worker.join(timeout=30)
     assert graded, "the grader hung on a record file the script replaced"
     assert graded[0]["score"] in (0.0, 10.0)
+
+
+def test_a_script_that_polls_with_zero_sleeps_is_believed(tmp_path: Path) -> None:
+    # time.sleep(0) is a yield, not a task: a busy loop of them sends no record at all.
+    entry = _grade(tmp_path, "ex1", """\
+        import time
+        time.sleep(1)
+        for _ in range(30_000):
+            time.sleep(0)
+        time.sleep(2)
+    """, timeout=20.0)
+    # Tens of thousands of calls, none of them a record; the loop's time is
+    # the timing check's business.
+    assert _runs(entry) == ("pass", "")
