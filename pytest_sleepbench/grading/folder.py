@@ -22,6 +22,7 @@ __all__ = ["environment", "prepare", "token"]
 
 _HOOK = Path(__file__).with_name("_hook.py")
 _COPY_SKIP = shutil.ignore_patterns("__pycache__", ".git", "*.pyc")
+_PAGE = 4096
 
 
 @functools.cache
@@ -79,8 +80,17 @@ def _copy_skip(folder: str, names: list[str]) -> set[str]:
     return skipped
 
 
-def prepare(base: Path, submission: Path, uid: int | None) -> None:
-    shutil.copytree(submission, base / "work", symlinks=True, ignore=_copy_skip)
+def prepare(base: Path, submission: Path, uid: int | None, *, namespaced: bool) -> int:
+    """Make the run's folder; return the bytes its copy of the submission takes in memory.
+
+    Namespaced, the copy is made at ``copy``, and the run's init copies it into ``work``, a
+    tmpfs of that size plus the run's scratch allowance, so what a run writes in its own
+    folder is capped in total like everything else it writes.
+    """
+    copy = base / ("copy" if namespaced else "work")
+    shutil.copytree(submission, copy, symlinks=True, ignore=_copy_skip)
+    if namespaced:
+        (base / "work").mkdir()
     (base / "hook").mkdir()
     shutil.copyfile(_HOOK, base / "hook" / "sitecustomize.py")
     (base / "hook" / "__pycache__").mkdir()
@@ -94,11 +104,17 @@ def prepare(base: Path, submission: Path, uid: int | None) -> None:
         os.chmod(path, 0o755)
     for path in (base / "hook" / "sitecustomize.py", cached):
         os.chmod(path, 0o644)
+    size = 0
+    for root, dirs, files in os.walk(copy):
+        for name in [*dirs, *files]:
+            entry = os.path.join(root, name)
+            # tmpfs keeps whole pages, one at least for each entry.
+            size += _PAGE + -(-os.lstat(entry).st_size // _PAGE) * _PAGE
+            if uid is not None:
+                os.lchown(entry, uid, uid)
     if uid is not None:
-        for root, dirs, files in os.walk(base / "work"):
-            for name in [*dirs, *files]:
-                os.lchown(os.path.join(root, name), uid, uid)
-        for path in (base / "work", base / "tmp"):
+        for path in (copy, base / "tmp"):
             os.chown(path, uid, uid)
             # Runs of other users must not read this one's copy.
             os.chmod(path, 0o700)
+    return size

@@ -54,7 +54,7 @@ _FLAGS = ("--pid", "--fork", "--kill-child", "--mount", "--uts", "--ipc", "--net
 _INIT = r"""
 b=$1 u=$2; shift 2
 exec 3>&0 0</dev/null
-cd "$b" && mount -c -a -T "$b/fstab" || exit 125
+cd "$b" && mount -c -a -T "$b/fstab" && cp -a "$b/copy/." "$b/work/" || exit 125
 cd "$b/work" || exit 125
 setpriv ${u:+--reuid=$u --regid=$u --clear-groups} --bounding-set=-all --inh-caps=-all \
   --no-new-privs -- "$@" 3>&-
@@ -84,18 +84,23 @@ def issued_uids() -> frozenset[int]:
     return frozenset(_issued)
 
 
-def command(argv: list[str], *, base: Path, uid: int | None, scratch: int, hide: Path | None
-            ) -> list[str]:
+def command(argv: list[str], *, base: Path, uid: int | None, scratch: int, hide: Path | None,
+            work: int = 0) -> list[str]:
     """``argv`` run namespaced, its init writing the main process's exit status to what it
     gets as stdin (dash's redirections take one-digit descriptors only; the script's stdin is
     /dev/null). Writes the run's mount table into ``base``: each shared temporary folder an
-    empty tmpfs of ``scratch`` bytes, and ``hide`` (the other submissions) covered by an empty
-    folder, where nothing the run needs lies under it."""
+    empty tmpfs of ``scratch`` bytes, the run's ``work`` folder a tmpfs its init copies
+    ``base/copy`` into, of ``work`` bytes more, and ``hide`` (the other submissions) covered
+    by an empty folder, where nothing the run needs lies under it."""
     user = ["--user", "--map-root-user"] if os.geteuid() != 0 else []
     options = f"size={scratch},nr_inodes=4096,mode=1777,nosuid,nodev"
     table = [f"sleepbench {_escape(d)} tmpfs {options} 0 0" for d in _COVERED
              if os.path.isdir(d)]
     table.append(f"/proc/self/cwd {_escape(str(base))} none bind,X-mount.mkdir 0 0")
+    # The run's own folder: its copy of the submission (``work`` bytes) and room to write.
+    owner = "" if uid is None else f",uid={uid},gid={uid}"
+    table.append(f"sleepbench {_escape(str(base / 'work'))} tmpfs size={work + scratch},"
+                 f"nr_inodes=4096,mode=700{owner},nosuid,nodev 0 0")
     if hide is not None and hide.is_dir() and not reaches_covered(str(hide)) and _may_hide(
             hide, base, argv[0]):
         table.append(f"sleepbench {_escape(str(hide))} tmpfs ro,size=4k,mode=755 0 0")
@@ -143,10 +148,11 @@ def _works() -> bool:
     with tempfile.TemporaryDirectory(prefix="sleepbench-probe-") as folder:
         base = Path(folder)
         (base / "work").mkdir()
+        (base / "copy").mkdir()
         uid = fresh_uid() if os.geteuid() == 0 else None
         if uid is not None:
             os.chmod(base, 0o711)
-            os.chown(base / "work", uid, uid)
+            os.chown(base / "copy", uid, uid)
         read, write = os.pipe()
         try:
             argv = command(["/bin/true"], base=base, uid=uid, scratch=1 << 20, hide=None)

@@ -28,6 +28,7 @@ _STDERR_KEEP = 4000
 # records that follow within this long still count.
 _GRACE = 0.5
 _SIGNALS = {128 + s.value for s in signal.Signals}
+_BATCH = 0.02
 
 
 class Pump:
@@ -115,9 +116,13 @@ class Pump:
         errors = bytearray()
         last_scan = 0.0
         idle = False
+        resume = 0.0
         try:
             while True:
                 t = now()
+                if resume and t >= resume:
+                    selector.register(self.channel.fileno(), selectors.EVENT_READ, "records")
+                    resume = 0.0
                 streams = {k.data for k in selector.get_map().values()} & {"out", "err"}
                 if self.exit is not None and (not streams or t - self.exit > _GRACE or (
                         # The pipes stay open in unshare, which outlives the script: once
@@ -140,6 +145,10 @@ class Pump:
                         self.channel.drain()
                         self._identify()
                         self._watch_main(selector)
+                        # Records wait in the socket's queue: read in batches, they keep the
+                        # grader off the cores the script is being timed on.
+                        selector.unregister(key.fileobj)
+                        resume = now() + _BATCH
                         continue
                     if key.data == "main":
                         self._main_ended = self._main_ended or now()

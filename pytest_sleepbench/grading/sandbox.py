@@ -172,13 +172,13 @@ def run_script(
     run: procs.RunProcs | None = None
     settled = False
     try:
-        prepare(base, submission, uid)
+        size = prepare(base, submission, uid, namespaced=namespaced)
         channel.open()
         env = environment(base, unit, start_method, namespaced)
         argv = [interpreter, "-u", "-B", "-s", script]
         pump = Pump(channel, limits, namespaced)
         run = procs.RunProcs(namespaced, uid, -1, token(base), kill_as=interpreter)
-        outcome, settled = _supervise(base, submission, argv, env, run, limits, pump)
+        outcome, settled = _supervise(base, submission, argv, env, run, limits, pump, size)
         outcome.sandbox = level
         return outcome
     finally:
@@ -191,12 +191,12 @@ def run_script(
 
 
 def _launch(base: Path, submission: Path, argv: list[str], env: dict[str, str],
-            run: procs.RunProcs, limits: Limits, status: int | None
+            run: procs.RunProcs, limits: Limits, status: int | None, work: int
             ) -> subprocess.Popen[bytes]:
     if run.namespaced:
         assert status is not None
         argv = isolation.command(argv, base=base, uid=run.uid, scratch=limits.scratch,
-                                 hide=submission.resolve().parent)
+                                 hide=submission.resolve().parent, work=work)
     return subprocess.Popen(
         argv, cwd=base / "work", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL if status is None else status, close_fds=True,
@@ -206,13 +206,13 @@ def _launch(base: Path, submission: Path, argv: list[str], env: dict[str, str],
 
 def _supervise(
     base: Path, submission: Path, argv: list[str], env: dict[str, str], run: procs.RunProcs,
-    limits: Limits, pump: Pump,
+    limits: Limits, pump: Pump, work: int,
 ) -> tuple[Outcome, bool]:
     """The run's outcome, and whether it was seen to end with none of its processes alive."""
     status_read, status_write = os.pipe() if run.namespaced else (None, None)
     try:
         origin = pump.start()
-        proc = _launch(base, submission, argv, env, run, limits, status_write)
+        proc = _launch(base, submission, argv, env, run, limits, status_write, work)
     finally:
         if status_write is not None:
             os.close(status_write)

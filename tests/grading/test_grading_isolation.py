@@ -225,7 +225,10 @@ def test_a_hostile_class_graded_beside_honest_copies(tmp_path: Path, token: str)
                 threading.Thread(target=linger).start()
                 ctypes.CDLL(None).pthread_exit(None)
         """})
-        (tmp_path / "course.toml").write_text(course(extra="timeout = 3"))
+        # At the default unit: the honest copies are judged as a class would be, beside four
+        # pytest processes on a machine that may have two cores.
+        (tmp_path / "course.toml").write_text(
+            course(extra="timeout = 5").replace("unit = 0.02", "unit = 0.05"))
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT", "PYTEST_ADDOPTS"))}
         begin = time.monotonic()
@@ -251,3 +254,22 @@ def test_a_hostile_class_graded_beside_honest_copies(tmp_path: Path, token: str)
     assert f"{key:>10}" not in Path("/proc/sysvipc/shm").read_text()
     assert not _threads_named(token)
     assert took < 120
+
+
+def test_what_a_run_writes_in_its_own_folder_is_capped(tmp_path: Path) -> None:
+    # Its own folder was a copy on the grader's disk: files of the largest size allowed, one
+    # after another, could fill that disk for everyone.
+    lines, code = _run(tmp_path / "filler", "fill.py", """\
+        written = 0
+        try:
+            for n in range(200):
+                with open(f"fill-{n}", "wb") as handle:
+                    handle.write(b"x" * (1 << 20))
+                written += 1
+        except OSError as error:
+            print("stopped", error.errno)
+        print("written", written)
+    """)
+    assert code == 0
+    assert lines[0] == "stopped 28", lines  # ENOSPC
+    assert int(lines[1].split()[1]) <= Limits(wall=1).scratch >> 20
