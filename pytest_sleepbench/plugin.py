@@ -25,6 +25,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # Before any conftest runs: a grading run refuses one that someone else could have put.
+    if getattr(early_config.known_args_namespace, "sleepbench_grade", None):
+        from ._plugin import grading
+
+        grading.refuse_unsafe_files(early_config, early_config.inipath, [])
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for line in markers.LINES:
         config.addinivalue_line("markers", line)

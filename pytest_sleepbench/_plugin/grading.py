@@ -10,6 +10,8 @@ the gradebook is whole under pytest-xdist.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 import traceback
 import types
@@ -21,7 +23,7 @@ import pytest
 from ..grading import reports
 from ..grading.assignment import Assignment, AssignmentError, Exercise, load
 from ..grading.grade import discover, grade_exercise, not_graded
-from ..grading.sandbox import sandbox_uid
+from ..grading.isolation import DESCRIPTIONS, NAMESPACED, level
 from .keys import GRADEBOOK_KEY
 from .options import grade_folder, html_path, report_path
 from .settings import xdist_workers
@@ -75,7 +77,41 @@ def _refuse_what_was_read_inside(config: pytest.Config, root: Path) -> None:
                 "before grading could start, and a grading run must take nothing from the "
                 "submissions. Run it from outside the folder, for instance from its parent: "
                 f"cd {inside.parent} && pytest -p sleepbench --sleepbench-grade={inside.name} "
-                "(add --rootdir=/tmp -c /dev/null to read no ini file at all)")
+                "(add --noconftest -c /dev/null to read no ini file or conftest at all)")
+    refuse_unsafe_files(config, config.inipath, _conftests(config))
+
+
+def refuse_unsafe_files(config: pytest.Config, ini: Path | None, conftests: list[Path]
+                        ) -> None:
+    """Stop a grading run whose ini file or a conftest another user could have written: a
+    file in a folder every user may write (a sticky one like /tmp included), writable by
+    every user, or of another owner. Grading runs as root, so such a file is a way in."""
+    for path in ([ini] if ini is not None else []) + conftests:
+        why = _unsafe(path)
+        if why is not None:
+            raise pytest.UsageError(
+                f"--sleepbench-grade: pytest read {path}, which {why}, so another user could "
+                "have written it, and it runs with the grader's rights. Run the grader from a "
+                "folder only you can write (not under /tmp), with your own ini file, or add "
+                "--noconftest -c /dev/null to read no ini file or conftest at all")
+
+
+def _unsafe(path: Path) -> str | None:
+    try:
+        info, folder = path.stat(), path.parent.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None  # -c /dev/null, the way to read no ini file, holds nothing to run
+    if folder.st_mode & 0o002:
+        sticky = " (sticky, like /tmp: anyone may add files)" if (
+            folder.st_mode & stat.S_ISVTX) else ""
+        return f"lies in {path.parent}, a folder every user may write{sticky}"
+    if info.st_mode & 0o002:
+        return "every user may write"
+    if info.st_uid not in (0, os.geteuid()):
+        return f"belongs to another user (uid {info.st_uid})"
+    return None
 
 
 def _conftests(config: pytest.Config) -> list[Path]:
@@ -127,14 +163,17 @@ def _gradescope_hint(path: Path, folder: bool) -> str:
 class Submission(pytest.Collector):
     """One submission folder; its items are the assignment's exercises."""
 
-    def __init__(self, *, folder: Path, assignment: Assignment, **kwargs: object) -> None:
+    def __init__(self, *, folder: Path, assignment: Assignment, exact: str,
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.folder = folder
         self.assignment = assignment
+        self.exact = exact
+        """The folder's name as it is; the node's name is it as a terminal may show it."""
 
     def collect(self) -> list[pytest.Item | pytest.Collector]:
         return [
-            GradeItem.from_parent(self, name=exercise.id, submission=self.name,
+            GradeItem.from_parent(self, name=exercise.id, submission=self.exact,
                                   folder=self.folder, exercise=exercise,
                                   assignment=self.assignment)
             for exercise in self.assignment.exercises
@@ -172,7 +211,8 @@ class GradeItem(pytest.Item):
             return not_graded(self.folder, self.exercise, _reason(error)), error
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.folder, None, f"{self.submission}: {self.exercise.id} ({self.exercise.pattern})"
+        return (self.folder, None,
+                f"{reports.shown(self.submission)}: {self.exercise.id} ({self.exercise.pattern})")
 
 
 def _reason(error: BaseException) -> str:
@@ -203,8 +243,8 @@ def _pair(nodeid: str) -> Pair | None:
 
 
 def _explain(submission: str, entry: dict[str, object]) -> str:
-    head = (f"{submission} {entry['id']} ({entry['pattern']}): {entry['score']:g} of "
-            f"{entry['max_score']:g} point(s)")
+    head = (f"{reports.shown(submission)} {entry['id']} ({entry['pattern']}): "
+            f"{entry['score']:g} of {entry['max_score']:g} point(s)")
     checks = entry.get("checks")
     lines = [head]
     for check in checks if isinstance(checks, list) else []:
@@ -233,14 +273,22 @@ class GradingPlugin:
         self.cut_short: str | None = None
         """How this run ended before grading all it selected, if it did."""
 
+    def _pair(self, nodeid: str) -> Pair | None:
+        """The (exact submission name, exercise id) of a grading item's node id, which holds
+        the name escaped (see reports.shown, a one-to-one escape)."""
+        pair = _pair(nodeid)
+        if pair is None:
+            return None
+        exact = {reports.shown(name): name for name, _ in self.found}
+        return exact.get(pair[0], pair[0]), pair[1]
+
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         a = self.assignment
-        uid = sandbox_uid()
-        where = (f"as user id {uid}" if uid is not None
-                 else "as the grader's own user (not root: weaker isolation)")
+        sandbox = level()
         header = [f"sleepbench grading {self.root}: {len(a.exercises)} exercise(s) from "
-                  f"{a.path}, unit {a.unit:g}s; scripts run {where}"]
-        if uid is not None and self.root.stat().st_mode & 0o005:
+                  f"{a.path}, unit {a.unit:g}s",
+                  f"sleepbench sandbox: {sandbox}: {DESCRIPTIONS[sandbox]}"]
+        if sandbox not in NAMESPACED and self.root.stat().st_mode & 0o005:
             header.append(f"sleepbench warning: {self.root} is open to other users, so a "
                           f"script could read other submissions; chmod o-rwx {self.root}")
         return header
@@ -260,9 +308,9 @@ class GradingPlugin:
         if not isinstance(collector, pytest.Session):
             return None
         found: list[pytest.Item | pytest.Collector] = [
-            Submission.from_parent(collector, name=name, path=folder, folder=folder,
-                                   assignment=self.assignment,
-                                   nodeid=f"{NODE_PREFIX}{name}")
+            Submission.from_parent(collector, name=reports.shown(name), path=folder,
+                                   folder=folder, assignment=self.assignment, exact=name,
+                                   nodeid=f"{NODE_PREFIX}{reports.shown(name)}")
             for name, folder in self.found
         ]
         return pytest.CollectReport(collector.nodeid, "passed", None, found)
@@ -291,7 +339,7 @@ class GradingPlugin:
 
     def _select(self, nodeids: Iterable[str]) -> None:
         for nodeid in nodeids:
-            pair = _pair(nodeid)
+            pair = self._pair(nodeid)
             if pair is not None:
                 self.selected[pair] = None
 
@@ -324,7 +372,7 @@ class GradingPlugin:
         itself, which xdist logs next, becomes the item's teardown, passed: JUnit closes a test
         case and writes its properties (the scores) at its teardown.
         """
-        pair = _pair(report.nodeid)
+        pair = self._pair(report.nodeid)
         if pair is None:
             return
         name, ident = pair
@@ -356,7 +404,9 @@ class GradingPlugin:
         # Later layers win: what this run graded, then the earlier report, then a not-graded
         # entry for what this run was to grade but never reached, so no total shrinks.
         entries = reports.combine(self._unreached(session), self._earlier(), self.entries)
-        doc = reports.document(self.assignment, entries)
+        sandbox = level()
+        doc = reports.document(self.assignment, entries,
+                               sandbox=f"{sandbox}: {DESCRIPTIONS[sandbox]}")
         self.config.stash[GRADEBOOK_KEY] = doc
         self._note_incomplete(entries)
         self._write(doc)

@@ -284,8 +284,11 @@ def _gradebook(document: Record) -> str:
         f"{head}<th>total</th></tr></thead><tbody>{''.join(rows)}</tbody>"
         f"{_summary(columns, scores, passed, submissions)}</table>"
     )
+    # sandbox-v2: the isolation the scripts ran under, as the grader reported it.
+    sandbox = f'<p class="sandbox">Sandbox: {_text(document["sandbox"])}</p>' if (
+        document.get("sandbox")) else ""
     return (
-        f'<section id="gradebook"><h2>Gradebook</h2>{table}{LEGEND}</section>'
+        f'<section id="gradebook"><h2>Gradebook</h2>{sandbox}{table}{LEGEND}</section>'
         f"{''.join(details)}"
     )
 

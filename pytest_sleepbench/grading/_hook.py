@@ -33,8 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_INTERVALS = os.environ.get("SLEEPBENCH_GRADE_INTERVALS", "")
-_EVENTS = os.environ.get("SLEEPBENCH_GRADE_EVENTS", "")
+_CHANNEL = os.environ.get("SLEEPBENCH_GRADE_CHANNEL", "")
 _UNIT = float(os.environ.get("SLEEPBENCH_GRADE_UNIT", "1") or "1")
 _FORCE_METHOD = os.environ.get("SLEEPBENCH_GRADE_START_METHOD", "")
 _MAIN_VAR = "SLEEPBENCH_GRADE_MAIN_PID"
@@ -61,43 +60,40 @@ def _json(value: Any) -> str:
     return f'"{text}"'
 
 
-def _append(path: str, record: dict[str, Any]) -> None:
-    # One O_APPEND write per record keeps lines whole across processes without a lock.
+_sender: list[Any] = [None, 0]
+
+
+def _send(record: dict[str, Any]) -> None:
+    # One datagram per record to the grader's socket: the grader stamps its arrival and the
+    # kernel names the sending process, so neither needs believing from this side. _socket,
+    # not socket: every process of the run pays for this import, and socket's enums cost.
     fields = ",".join(f"{_json(str(k))}:{_json(v)}" for k, v in record.items())
     line = ("{" + fields + "}\n").encode()
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if _sender[1] != os.getpid():  # a forked child makes its own
+            import _socket
+
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+            # A socket's path has room for 107 bytes; a deep temporary folder is reached
+            # through a descriptor of its folder instead.
+            folder = os.open(os.path.dirname(_CHANNEL), getattr(os, "O_PATH", os.O_RDONLY))
+            try:
+                sock.connect(f"/proc/self/fd/{folder}/{os.path.basename(_CHANNEL)}")
+            finally:
+                os.close(folder)
+            _sender[:] = [sock, os.getpid()]
+        _sender[0].send(line)
     except OSError:
         return
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
 
 
 def _event(kind: str, **data: Any) -> None:
     if _is_main():
-        _append(_EVENTS, {"kind": kind, "t": _clock(), **data})
+        _send({"kind": kind, "t": _clock(), **data})
 
 
 def _ready() -> None:
-    at = _clock()
-    born = _born()
-    if born is not None and born > at:
-        born = at
-    _append(_EVENTS, {"kind": "ready", "t": at, "pid": os.getpid(), "born": born})
-
-
-def _born() -> Any:
-    """When this process was created, as the grader's core reads it (the end of the clock
-    tick Linux counts it in), so that start-up the machine spent is not blamed on the script."""
-    try:
-        with open("/proc/self/stat", "rb") as stat:
-            ticks = int(stat.read().rsplit(b")", 1)[-1].split()[19])
-        since, stamp = time.clock_gettime(time.CLOCK_BOOTTIME), _clock()
-        return min(stamp - (since - (ticks + 1) / os.sysconf("SC_CLK_TCK")), stamp)
-    except Exception:
-        return None
+    _send({"kind": "ready", "t": _clock(), "pid": os.getpid()})
 
 
 def _is_main() -> bool:
@@ -106,6 +102,12 @@ def _is_main() -> bool:
 
 def _sleep(seconds: float) -> None:
     real = float(seconds) * _UNIT
+    if real <= 0:
+        # No task sleeps nothing: time.sleep(0), a yield in a polling loop, is passed on as it
+        # is (a negative one raises as it would) and not recorded, so no loop floods the
+        # grader's channel with records it would never judge.
+        _real_sleep(real)
+        return
     start = _clock()
     deadline = start + real
     # A signal may cut a sleep short; the grader's lower bounds rely on it lasting in full.
@@ -115,8 +117,8 @@ def _sleep(seconds: float) -> None:
             break
         _real_sleep(left)
     end = _clock()
-    _append(_INTERVALS, {
-        "task": getattr(_state, "task", None), "seconds": real, "pid": os.getpid(),
+    _send({
+        "kind": "sleep", "task": getattr(_state, "task", None), "seconds": real, "pid": os.getpid(),
         "start": start, "end": end, "tid": threading.get_native_id(),
         "ppid": os.getppid(), "label": f"{float(seconds):g}",
     })
@@ -326,7 +328,7 @@ def _after(loader: Any, patch: Any) -> None:
 
 
 def _install() -> None:
-    if not _INTERVALS:
+    if not _CHANNEL:
         return
     time.sleep = _sleep  # type: ignore[assignment]
     if hasattr(os, "register_at_fork"):

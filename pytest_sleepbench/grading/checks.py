@@ -31,6 +31,7 @@ __all__ = ["CHECKS", "Check", "Observed", "judge", "late_only", "survives_spawn"
 
 # Python's own words when a child re-imports a script that starts processes unguarded.
 _UNGUARDED = "bootstrapping phase"
+FORGED = "the script's records disagree with what the grader observed"
 _NO_WORK = "no time.sleep call of the exercise's tasks was recorded, so nothing to judge"
 CHECKS = ("runs", "main_guard", "api", "uses_processes", "overlap", "timing", "order", "cleanup")
 _GUARD_HINT = ("put the code that starts processes under `if __name__ == \"__main__\":`; "
@@ -232,6 +233,10 @@ def _exit(outcome: Outcome) -> str:
 def _runs(o: Observed, limit: float) -> Check:
     out = o.outcome
     expected = f"exit status 0 within {limit:.2f}s"
+    # sandbox-v2: a run whose records contradict the grader's observation is not graded on them.
+    if out.forged:
+        return o.fail("runs", FORGED, "records the grader's own observation corroborates",
+                      "; ".join(out.forged))
     if out.timed_out:
         return o.fail("runs", "the script did not finish in time", expected,
                       f"still running after {limit:.2f}s; the whole process tree was killed"

@@ -11,13 +11,14 @@ import io
 import json
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .assignment import Assignment
 
 __all__ = ["STOPPED", "combine", "document", "earlier_entries", "gradebook_text", "gradescope",
-           "path_problem", "stopped", "to_csv", "write_atomic", "write_gradescope"]
+           "path_problem", "shown", "stopped", "to_csv", "write_atomic", "write_gradescope"]
 
 Entry = Mapping[str, object]
 
@@ -28,8 +29,10 @@ STOPPED = "before this exercise was graded"
 _ENTRY_KEYS = frozenset({"id", "pattern", "status", "score", "max_score", "wall", "checks"})
 
 
-def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]]) -> dict[str, object]:
-    """The schema-1 JSON document from (submission name, exercise entry) pairs.
+def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]],
+             sandbox: str | None = None) -> dict[str, object]:
+    """The schema-1 JSON document from (submission name, exercise entry) pairs, with the
+    isolation the scripts ran under (``sandbox``: its level and what it gives) when known.
 
     Submissions are sorted by name and exercises kept in assignment order, whatever order the
     entries arrived in (xdist workers finish in any order).
@@ -47,7 +50,11 @@ def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]]) -> di
             "max_score": round(sum(_num(e["max_score"]) for e in exercises), 2),
             "exercises": [dict(e) for e in exercises],
         })
-    return {"schema": 1, "assignment": assignment.to_dict(), "submissions": submissions}
+    doc: dict[str, object] = {"schema": 1, "assignment": assignment.to_dict()}
+    if sandbox is not None:
+        doc["sandbox"] = sandbox
+    doc["submissions"] = submissions
+    return doc
 
 
 def _num(value: object) -> float:
@@ -72,11 +79,26 @@ def _ids(doc: Mapping[str, object]) -> list[str]:
     return [i for i in ids if i in graded]
 
 
+# Characters that move the cursor, end a line, or change what follows (controls, format
+# characters such as bidirectional overrides, line and paragraph separators).
+_UNSHOWN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def shown(name: str) -> str:
+    """A submission's name as a terminal or a spreadsheet shows it: every character that is
+    not plain text written as its Python escape, and a backslash doubled, so two names never
+    show alike and no name can draw a row of its own or clear the screen. Reports meant for
+    programs (JSON, Gradescope) keep the name exact."""
+    return "".join(
+        "\\\\" if c == "\\" else repr(c)[1:-1] if unicodedata.category(c) in _UNSHOWN else c
+        for c in name)
+
+
 def gradebook_text(doc: Mapping[str, object]) -> list[str]:
     """A table of submission x exercise scores with totals; ``-`` where not graded."""
     ids = _ids(doc)
     subs = _subs(doc)
-    width = max([10, *(len(str(s["name"])) for s in subs)])
+    width = max([10, *(len(shown(str(s["name"]))) for s in subs)])
     cols = [max(6, len(i)) for i in ids]
     lines = [f"{'submission':<{width}} " + " ".join(f"{i:>{c}}" for i, c in zip(ids, cols,
              strict=True)) + f" {'total':>13}"]
@@ -88,7 +110,7 @@ def gradebook_text(doc: Mapping[str, object]) -> list[str]:
             text = "-" if e is None else _cell(e)
             cells.append(f"{text:>{c}}")
         total = f"{_num(sub['score']):g}/{_num(sub['max_score']):g}"
-        lines.append(f"{sub['name']!s:<{width}} " + " ".join(cells) + f" {total:>13}")
+        lines.append(f"{shown(str(sub['name'])):<{width}} " + " ".join(cells) + f" {total:>13}")
     return lines
 
 
@@ -154,7 +176,7 @@ def to_csv(doc: Mapping[str, object]) -> str:
     for sub in _subs(doc):
         got = {str(e["id"]): e for e in _exercises(sub)}
         row = [f"{_num(got[i]['score']):g}" if i in got else "" for i in ids]
-        writer.writerow([_inert(str(sub["name"])), *row, f"{_num(sub['score']):g}",
+        writer.writerow([_inert(shown(str(sub["name"]))), *row, f"{_num(sub['score']):g}",
                          f"{_num(sub['max_score']):g}"])
     return buffer.getvalue()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 
 from pytest_sleepbench.grading.assignment import Assignment, parse
-from pytest_sleepbench.grading.sandbox import sandbox_uid
+from pytest_sleepbench.grading.isolation import issued_uids
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "submissions"
 
@@ -57,12 +57,13 @@ def copy_reference(folder: Path, *names: str) -> Path:
 
 
 def run_processes() -> list[psutil.Process]:
-    """Processes alive under the sandbox's user id (only meaningful when the grader is root)."""
-    uid = sandbox_uid()
+    """Processes alive under a user id this process gave a run (only meaningful when the
+    grader is root)."""
+    uids = issued_uids()
     found = []
     for proc in psutil.process_iter(["uids", "status"]):
         try:
-            if uid is not None and proc.info["uids"].real == uid and (
+            if proc.info["uids"].real in uids and (
                     proc.info["status"] != psutil.STATUS_ZOMBIE):
                 found.append(proc)
         except psutil.Error:

@@ -229,7 +229,7 @@ def test_every_child_process_stamps_when_it_could_first_run(tmp_path: Path, meth
     for pid, start in slept.items():
         born, ready = rec.ready[pid]
         assert rec.started < ready < start
-        assert born is not None and born <= ready
+        assert born is None  # a birth the script reports is not believed
 
 
 def test_processes_started_late_by_their_parent_fail_timing_not_overlap(tmp_path: Path) -> None:
@@ -283,6 +283,7 @@ def test_every_child_of_the_main_guard_run_imports_the_script_afresh(tmp_path: P
         assert outcome.returncode == 0, outcome.stderr
         lines = [text for _, text in outcome.stdout if text]
         again = {line.split()[-1] for line in lines if "__mp_main__" in line}
-        slept = {str(i.pid) for i in outcome.recording.intervals}
+        # The script sees its pids in its own pid namespace, where it has one.
+        slept = {str(outcome.inner.get(i.pid, i.pid)) for i in outcome.recording.intervals}
         assert len(lines) == 1 + children and len(again) == children, lines
         assert again == (slept if children else set())

@@ -26,6 +26,7 @@ import psutil
 import pytest
 from grading_support import copy_reference, submission
 
+from pytest_sleepbench.grading.isolation import NAMESPACED, level
 from pytest_sleepbench.grading.sandbox import sweep
 
 pytest.importorskip("xdist")
@@ -137,6 +138,7 @@ def _assert_nothing_left(scratch: Path, course: Path) -> None:
         time.sleep(0.05)
     assert not left, [" ".join(p.cmdline()) for p in left]
     assert not list(scratch.glob("sleepbench-grade-*")), "a run's folder was left"
+    assert not list(scratch.glob("sleepbench-runs.*/*")), "a run's folder was left"
     out = course / "out"
     if out.exists():
         assert sorted(p.name for p in out.iterdir()) == ["grades.csv", "grades.json"]
@@ -258,15 +260,20 @@ def test_sweep_ends_the_runs_of_a_dead_grader_and_only_those_of_its_owner(
         assert owner in scripts, f"{owner}'s script never ran"
         grader.kill()
         grader.wait()
-    # Their grader is gone; nothing else would end them.
+    # Namespaced, a run ends with its grader (its init gets the grader's death as a SIGKILL);
+    # otherwise nothing but a sweep would end it.
+    namespaced = level() in NAMESPACED
     time.sleep(0.2)
-    assert all(_alive(p) for p in scripts.values())
+    assert [_alive(p) for p in scripts.values()] == [not namespaced] * 2
 
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    runs = scratch / f"sleepbench-runs.{os.geteuid()}"
     killed = sweep("run.gw1")
-    assert [line.split(":")[0] for line in killed] == [f"pid {scripts['run.gw1'].pid}"]
-    assert not _alive(scripts["run.gw1"]) and _alive(scripts["run.gw10"])
-    assert len(list(scratch.glob("sleepbench-grade-run.gw10-*"))) == 1
+    if not namespaced:
+        assert [line.split(":")[0] for line in killed] == [f"pid {scripts['run.gw1'].pid}"]
+        assert not _alive(scripts["run.gw1"]) and _alive(scripts["run.gw10"])
+    assert not list(runs.glob("sleepbench-grade-run.gw1-*"))
+    assert len(list(runs.glob("sleepbench-grade-run.gw10-*"))) == 1
     sweep("run")
     assert not _session_processes(scratch)
-    assert not list(scratch.glob("sleepbench-grade-*"))
+    assert not list(runs.glob("sleepbench-grade-*"))

@@ -1,0 +1,230 @@
+"""Finding and ending the processes of one run, at each isolation level.
+
+Namespaced, a run's processes are its init's descendants (an orphan is handed to the init of
+its pid namespace, whatever session it made), and ending the init ends every process in the
+namespace, the kernel's guarantee, whatever their threads do. With only a user id of its own,
+a run's processes are those of that user, and ``kill(-1)`` as that user reaches them all.
+Without either, they are found by descent and by a mark in their environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+from ..core.clock import now
+
+__all__ = ["RunProcs", "adopt_orphans", "birth", "describe", "inner_pid", "prctl"]
+
+_PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
+_PR_SET_PDEATHSIG = 1
+_ADOPTING = False
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+prctl = getattr(_LIBC, "prctl", None)
+"""libc's prctl, looked up once: a preexec function must not load libraries after a fork."""
+
+
+@dataclass
+class RunProcs:
+    """The processes of one run."""
+
+    namespaced: bool
+    uid: int | None
+    root_pid: int
+    """The process the grader started (``unshare`` when namespaced, else the main one)."""
+    token: str
+    known: set[int] = field(default_factory=set)
+    kill_as: str | None = None
+    """An interpreter to send ``kill(-1)`` as the run's user with."""
+
+    def members(self) -> list[psutil.Process]:
+        """The run's processes still alive, zombies aside."""
+        if self.namespaced:
+            init = self._init()
+            return [] if init is None else [psutil.Process(p) for p in _tree(init)]
+        found: list[psutil.Process] = []
+        for proc in psutil.process_iter(["pid", "uids", "status"]):
+            try:
+                if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                    continue
+                if self.uid is not None:
+                    if proc.info["uids"].real == self.uid:
+                        found.append(proc)
+                elif proc.pid in self.known or proc.pid == self.root_pid or (
+                        proc.environ().get("SLEEPBENCH_GRADE_INTERVALS") == self.token):
+                    found.append(proc)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        return found
+
+    def any_alive(self) -> bool:
+        """Whether a process of the namespaced run besides its init is alive (cheap)."""
+        init = self._init()
+        return init is not None and bool(_tree(init))
+
+    def _init(self) -> int | None:
+        children = _children(self.root_pid)
+        return children[0] if children else None
+
+    def watch(self) -> None:
+        """Note the run's processes seen by descent, before they can be orphaned."""
+        if not self.namespaced and self.uid is None:
+            self.known.update(c.pid for c in _descendants(self.root_pid))
+
+    def kill(self) -> None:
+        if self.namespaced:
+            # The init's death takes the namespace down with every process in it, and unshare
+            # is reaped only once it has (it waits for the init, which waits for the rest);
+            # killed itself, unshare would end at once and its init only after it.
+            init = self._init()
+            with contextlib.suppress(OSError):
+                os.kill(self.root_pid if init is None else init, signal.SIGKILL)
+            return
+        for _ in range(50):
+            alive = self.members()
+            if not alive:
+                break
+            if self.uid is not None and self.kill_as is not None:
+                _kill_as(self.uid, self.kill_as)
+            for proc in alive:
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                    proc.kill()
+            psutil.wait_procs(alive, timeout=0.2)
+
+    def linger(self, grace: float) -> list[str]:
+        deadline = now() + grace
+        while True:
+            alive = self.members()
+            if not alive or now() > deadline:
+                return describe(alive)
+            time.sleep(0.02)
+
+    def reap(self, keep: int) -> None:
+        """Reap the dead processes of the run's user adopted here (see adopt_orphans), once
+        none is alive; ``keep``, the main process, is left to its own ``Popen``."""
+        if self.uid is None or self.namespaced:
+            return
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error, ChildProcessError):
+                if child.pid != keep and child.uids().real == self.uid and (
+                        child.status() == psutil.STATUS_ZOMBIE):
+                    os.waitpid(child.pid, os.WNOHANG)
+
+
+def _descendants(root: int) -> list[psutil.Process]:
+    try:
+        return list(psutil.Process(root).children(recursive=True))
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _children(pid: int) -> list[int]:
+    """Children of every thread of ``pid``, from /proc, without a scan of every process."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
+                found += [int(c) for c in handle.read().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _tree(root: int) -> list[int]:
+    """The live (not zombie) descendants of ``root``."""
+    out: list[int] = []
+    todo = _children(root)
+    while todo:
+        pid = todo.pop()
+        todo += _children(pid)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[-1].split()[:1]
+        except OSError:
+            continue
+        if state not in ([b"Z"], [b"X"]):
+            out.append(pid)
+    return out
+
+
+def describe(procs: list[psutil.Process]) -> list[str]:
+    out = []
+    for proc in procs:
+        try:
+            cmd = " ".join(proc.cmdline())[:120]
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            cmd = "?"
+        out.append(f"pid {proc.pid}: {cmd}")
+    return out
+
+
+def adopt_orphans() -> None:
+    """Make this process the reaper of its descendants' orphans (Linux only).
+
+    Without namespaces, a run's processes that outlive their parents are otherwise reaped by
+    init whenever it gets to them, and until then, dead or not, they count against
+    ``RLIMIT_NPROC``. Adopted, they are reaped here as soon as they are killed.
+    """
+    global _ADOPTING
+    if _ADOPTING or prctl is None:
+        return
+    _ADOPTING = True
+    with contextlib.suppress(OSError, AttributeError):
+        prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def die_with_parent() -> None:
+    """In a preexec function: this child gets SIGKILL when the grader's thread that started
+    it ends, so a killed grader leaves no run behind (namespaced, the run's init follows)."""
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _kill_as(uid: int, python: str) -> None:
+    # kill(-1) as the run's user signals every process that user owns, faster than a fork
+    # storm can make new ones, and never the caller itself. A child interpreter does it, since
+    # forking the grader (which may have threads) to change its user is not safe.
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [python, "-S", "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"],
+            user=uid, group=uid, extra_groups=[], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", timeout=30,
+            check=False,
+        )
+
+
+def inner_pid(pid: int) -> int | None:
+    """The pid ``pid`` has in its own pid namespace (itself when it has none of its own)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def birth(pid: int) -> float | None:
+    """When ``pid`` was born, on the grader's clock (to the kernel's clock tick)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[-1].split()
+        ticks = int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
+    # /proc counts from boot on the boot-time clock; the grader's clock is the monotonic one.
+    offset = time.clock_gettime(time.CLOCK_BOOTTIME) - time.clock_gettime(time.CLOCK_MONOTONIC)
+    return ticks / os.sysconf("SC_CLK_TCK") - offset

@@ -1,0 +1,154 @@
+"""Scripts that write their own records: none of them earns a point, and the grader neither
+hangs nor breaks on what they write.
+
+Each attack goes for whatever the grader gives a run to record into: the record files named
+in its environment (``SLEEPBENCH_GRADE_EVENTS``, ``SLEEPBENCH_GRADE_INTERVALS``) where there
+are some, the channel (``SLEEPBENCH_GRADE_CHANNEL``) where there is one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+from grading_support import ROOT, fast_assignment, run_processes, submission
+from hostile_scripts import FAKE_PIDS, FAST_CLOCK, FORGED_MAP, FORGER
+
+from pytest_sleepbench.grading.assignment import Exercise
+from pytest_sleepbench.grading.checks import FORGED
+from pytest_sleepbench.grading.grade import grade_exercise
+
+pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
+
+def _grade(tmp_path: Path, ident: str, source: str, **extra: object) -> dict[str, object]:
+    assignment = fast_assignment("timeout = 3")
+    ex = next(e for e in assignment.exercises if e.id == ident)
+    ex = dataclasses.replace(ex, **extra)  # type: ignore[arg-type]
+    folder = submission(tmp_path / "forger", {_name(ex): source})
+    entry = grade_exercise(folder, ex, assignment)
+    assert not run_processes(), "a process of the run outlived the grading"
+    return entry
+
+
+def _name(ex: Exercise) -> str:
+    return ex.file.replace("*", "")
+
+
+def _runs(entry: dict[str, object]) -> tuple[str, str]:
+    checks = entry["checks"]
+    assert isinstance(checks, list)
+    runs = checks[0]
+    return runs["status"], runs["message"]
+
+
+def test_rewritten_records_with_a_forged_start_earn_nothing(tmp_path: Path) -> None:
+    # A run of a few hundredths of a second that claims a map over two workers which took the
+    # schedule's 8 units: a start stamp from before it was launched, intervals of processes
+    # that never existed, the constructs and results the exercise asks for.
+    entry = _grade(tmp_path, "ex3_3", FORGED_MAP)
+    status, message = _runs(entry)
+    assert (status, entry["score"]) == ("fail", 0.0)
+    assert FORGED in message
+
+
+def test_threads_that_pass_for_processes_with_a_fake_getpid_earn_nothing(tmp_path: Path) -> None:
+    entry = _grade(tmp_path, "ex2", FAKE_PIDS)
+    status, message = _runs(entry)
+    assert (status, entry["score"]) == ("fail", 0.0)
+    assert "names itself by another pid" in message
+
+
+def test_a_hook_clock_patched_in_the_children_earns_nothing(tmp_path: Path) -> None:
+    # Each child makes the hook's clock run twelve times fast, so "1 s" sleeps end early and
+    # are stamped as if they had lasted.
+    entry = _grade(tmp_path, "ex2", FAST_CLOCK, durations=(10.0, 10.0))
+    status, message = _runs(entry)
+    assert (status, entry["score"]) == ("fail", 0.0)
+    assert "stamped outside the run" in message
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_number_that_is_not_finite_is_a_forged_record(tmp_path: Path, value: str) -> None:
+    entry = _grade(tmp_path, "ex1", FORGER + textwrap.dedent(f"""\
+        time.sleep(1)
+        time.sleep(2)
+        pid = os.getpid()
+        forge(['{{"kind": "sleep", "task": null, "seconds": {value}, "pid": ' + str(pid)
+               + ', "start": 1, "end": {value}, "tid": ' + str(pid) + '}}'], truncate=False)
+    """))
+    status, message = _runs(entry)
+    assert (status, entry["score"]) == ("fail", 0.0)
+    assert FORGED in message and "finite" in message
+
+
+@pytest.mark.parametrize("size", [3000, 100_000, 4 << 20])
+def test_a_huge_construct_name_is_refused_not_carried(tmp_path: Path, size: int) -> None:
+    entry = _grade(tmp_path, "ex3_1", FORGER + textwrap.dedent(f"""\
+        import json
+        forge([json.dumps({{"kind": "api", "t": time.perf_counter(),
+                            "name": "ProcessPoolExecutor.submit" + "x" * {size}}})],
+              truncate=False)
+    """))
+    status, message = _runs(entry)
+    assert entry["score"] == 0.0
+    # Too long to send at all is the same as not sent; anything that arrives is refused.
+    assert status == "fail" or size > 1 << 20, message
+    assert len(repr(entry)) < 20_000
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_record_files_swapped_for_a_fifo_or_a_link_do_not_hang_the_grader(
+        tmp_path: Path, kind: str) -> None:
+    source = textwrap.dedent(f"""\
+        import os, time
+        time.sleep(1)
+        time.sleep(2)
+        for var in ("SLEEPBENCH_GRADE_EVENTS", "SLEEPBENCH_GRADE_INTERVALS",
+                    "SLEEPBENCH_GRADE_CHANNEL"):
+            path = os.environ.get(var)
+            if not path:
+                continue
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            try:
+                if "{kind}" == "fifo":
+                    os.mkfifo(path)
+                else:
+                    # A link the grader would follow into a fifo of the script's own.
+                    fifo = os.path.abspath(f"pipe-{{len(var)}}")
+                    os.mkfifo(fifo)
+                    os.symlink(fifo, path)
+            except OSError:
+                pass
+    """)
+    assignment = fast_assignment("timeout = 3")
+    ex = next(e for e in assignment.exercises if e.id == "ex1")
+    folder = submission(tmp_path / "swapper", {"ex1_serial.py": source})
+    graded: list[dict[str, object]] = []
+    worker = threading.Thread(target=lambda: graded.append(grade_exercise(folder, ex,
+                                                                          assignment)),
+                              daemon=True)
+    worker.start()
+    # Far below pytest-timeout's guard, well above two runs of a 3 s limit.
+    worker.join(timeout=30)
+    assert graded, "the grader hung on a record file the script replaced"
+    assert graded[0]["score"] in (0.0, 10.0)
+
+
+def test_a_script_that_polls_with_zero_sleeps_is_believed(tmp_path: Path) -> None:
+    # time.sleep(0) is a yield, not a task: a busy loop of them sends no record at all.
+    entry = _grade(tmp_path, "ex1", """\
+        import time
+        time.sleep(1)
+        for _ in range(30_000):
+            time.sleep(0)
+        time.sleep(2)
+    """, timeout=20.0)
+    # Tens of thousands of calls, none of them a record; the loop's time is
+    # the timing check's business.
+    assert _runs(entry) == ("pass", "")
