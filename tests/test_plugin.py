@@ -187,10 +187,10 @@ def test_the_wall_marker_lets_the_test_finish_and_reports_the_measurement(
         "*test_parallel_done_serially*",
         "*took more time than allowed",
         "*expected: parallel over 2 worker(s) over [[]0.5, 0.5[]] (model 0.500s): between*",
-        "*observed: 1.0*s then 1.0*s",
+        "*observed: 1.*s then 1.*s",
         "*test_too_quick*",
         "*took less time than allowed",
-        "*observed: 0.05*s",
+        "*observed: 0.*s",
     ])
 
 
