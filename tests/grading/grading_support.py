@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import textwrap
@@ -10,6 +11,7 @@ from pathlib import Path
 import psutil
 
 from pytest_sleepbench.grading.assignment import Assignment, parse
+from pytest_sleepbench.grading.grade import grade_exercise
 from pytest_sleepbench.grading.isolation import issued_uids
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "submissions"
@@ -72,3 +74,17 @@ def run_processes() -> list[psutil.Process]:
 
 
 ROOT = os.geteuid() == 0
+
+
+def grade_script(folder: Path, ident: str, source: str, limit: float, /, **extra: object
+                 ) -> dict[str, object]:
+    """Grade ``source`` as the file of exercise ``ident`` of the fast course with a time
+    limit of ``limit`` seconds (``extra`` replacing the exercise's fields, its own
+    ``timeout`` among them) and check that no process of its run outlived it."""
+    assignment = fast_assignment(f"timeout = {limit}")
+    ex = next(e for e in assignment.exercises if e.id == ident)
+    ex = dataclasses.replace(ex, **extra)  # type: ignore[arg-type]
+    entry = grade_exercise(submission(folder, {ex.file.replace("*", ""): source}), ex,
+                           assignment)
+    assert not run_processes(), "a process of the run outlived the grading"
+    return entry

@@ -8,33 +8,21 @@ are some, the channel (``SLEEPBENCH_GRADE_CHANNEL``) where there is one.
 
 from __future__ import annotations
 
-import dataclasses
 import textwrap
 import threading
 from pathlib import Path
 
 import pytest
-from grading_support import ROOT, fast_assignment, run_processes, submission
+from grading_support import ROOT, fast_assignment, grade_script, submission
 from hostile_scripts import FAKE_PIDS, FAST_CLOCK, FORGED_MAP, FORGER
 
-from pytest_sleepbench.grading.assignment import Exercise
 from pytest_sleepbench.grading.checks import FORGED
 from pytest_sleepbench.grading.grade import grade_exercise
 
 pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
 
 def _grade(tmp_path: Path, ident: str, source: str, **extra: object) -> dict[str, object]:
-    assignment = fast_assignment("timeout = 3")
-    ex = next(e for e in assignment.exercises if e.id == ident)
-    ex = dataclasses.replace(ex, **extra)  # type: ignore[arg-type]
-    folder = submission(tmp_path / "forger", {_name(ex): source})
-    entry = grade_exercise(folder, ex, assignment)
-    assert not run_processes(), "a process of the run outlived the grading"
-    return entry
-
-
-def _name(ex: Exercise) -> str:
-    return ex.file.replace("*", "")
+    return grade_script(tmp_path / "forger", ident, source, 3, **extra)
 
 
 def _runs(entry: dict[str, object]) -> tuple[str, str]:

@@ -3,12 +3,11 @@ process of the run outlives it."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
 import pytest
-from grading_support import ROOT, fast_assignment, run_processes, submission
+from grading_support import ROOT, fast_assignment, grade_script, run_processes, submission
 
 from pytest_sleepbench.grading.assignment import Exercise
 from pytest_sleepbench.grading.grade import grade_exercise
@@ -18,12 +17,7 @@ pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by u
 
 
 def _grade(tmp_path: Path, ident: str, source: str, **extra: object) -> dict[str, str]:
-    assignment = fast_assignment("timeout = 1.5")
-    ex = next(e for e in assignment.exercises if e.id == ident)
-    ex = dataclasses.replace(ex, **extra)  # type: ignore[arg-type]
-    folder = submission(tmp_path / "student", {_name(ex): source})
-    entry = grade_exercise(folder, ex, assignment)
-    assert not run_processes(), "a process of the run outlived the grading"
+    entry = grade_script(tmp_path / "student", ident, source, 1.5, **extra)
     checks = entry["checks"]
     assert isinstance(checks, list)
     return {c["name"]: c["status"] for c in checks} | {"_messages": "\n".join(
