@@ -12,11 +12,9 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,15 +35,6 @@ pytestmark = [
 @pytest.fixture
 def token() -> str:
     return "sbx" + uuid.uuid4().hex[:10]
-
-
-@pytest.fixture
-def open_folder() -> Iterator[Path]:
-    """A class folder other users may read, as an instructor's often is (tmp_path is not)."""
-    folder = Path(tempfile.mkdtemp(prefix="sleepbench-class-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(folder: Path, name: str, source: str, **limits: float) -> tuple[list[str], int | None]:

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import textwrap
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -49,20 +46,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="sleepbench-nobody-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def test_orphans_and_setsid_children_are_found_and_killed_without_root(shared: Path) -> None:
+def test_orphans_and_setsid_children_are_found_and_killed_without_root(open_folder: Path) -> None:
     token = uuid.uuid4().hex[:8]
     name = f"orphans_{token}.py"
-    (shared / "driver.py").write_text(DRIVER)
-    (shared / "sub").mkdir()
-    (shared / "sub" / name).write_text(textwrap.dedent(f"""\
+    (open_folder / "driver.py").write_text(DRIVER)
+    (open_folder / "sub").mkdir()
+    (open_folder / "sub" / name).write_text(textwrap.dedent(f"""\
         import os, subprocess, sys, time
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "detached_{token}"],
                          start_new_session=True)
@@ -72,13 +61,13 @@ def test_orphans_and_setsid_children_are_found_and_killed_without_root(shared: P
             os._exit(0)
         print("left them behind")
     """))
-    for path in shared.rglob("*"):
+    for path in open_folder.rglob("*"):
         path.chmod(0o755)
     assert PYTHON is not None
     done = subprocess.run(
-        [PYTHON, str(shared / "driver.py"), str(shared / "sub"), name],
+        [PYTHON, str(open_folder / "driver.py"), str(open_folder / "sub"), name],
         user="nobody", env={"PYTHONPATH": f"{REPO}{os.pathsep}{SITE}", "PATH": "/usr/bin:/bin"},
-        cwd=shared, capture_output=True, text=True, timeout=60, check=False,
+        cwd=open_folder, capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
