@@ -135,3 +135,24 @@ def test_the_summary_and_the_html_say_inconclusive(pytester: pytest.Pytester) ->
                                  "*1 inconclusive*"])
     page = (pytester.path / "report.html").read_text()
     assert '<span class="badge inconclusive">inconclusive</span>' in page
+
+
+def _take_turns(probe: object, lock: object) -> None:
+    with lock:  # type: ignore[attr-defined]
+        probe()  # type: ignore[operator]
+
+
+def test_probes_that_take_turns_fail(bench: Bench) -> None:
+    # Calls far longer than a forked process's start-up, kept apart by a lock: the code's
+    # doing, which no start-up excuses.
+    probe = bench.probe(0.2)
+    ctx = multiprocessing.get_context("fork")
+    lock = ctx.Lock()
+    procs = [ctx.Process(target=_take_turns, args=(probe, lock)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    assert len(bench.timeline.intervals) == 2
+    with pytest.raises(SleepbenchAssertion, match="did not run 2 at a time"):
+        bench.timeline.assert_parallel(2)

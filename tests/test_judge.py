@@ -143,3 +143,12 @@ def test_a_process_that_ran_its_task_takes_no_second_one() -> None:
     assert judge.overlap(dataclasses.replace(processes, single_use=True)).kind is Kind.PASS
     # As a pool, the first worker would have owed a second task beside the others.
     assert judge.overlap(processes).kind is Kind.FAIL
+
+
+def test_workers_ready_at_once_whose_tasks_took_turns_fail() -> None:
+    # Both ready at the start, then one waited on a lock until the other's task was done:
+    # the wait is the code's, whatever it did before sleeping.
+    m = recorded([(0.0, 0.001, [(0.002, 0.202)]), (0.0, 0.002, [(0.203, 0.403)])],
+                 [0.2, 0.2], owed=2, stagger=0.009)
+    m = dataclasses.replace(m, held_back=False)
+    assert judge.overlap(m).kind is Kind.FAIL

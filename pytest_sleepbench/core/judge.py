@@ -165,15 +165,10 @@ def ready_schedule(m: Measurement, workers: int) -> tuple[Schedule, float] | Non
     if not m.starts:
         return None
     first_end = min((i.end for i in m.tasks), default=math.inf)
-    first_sleep: dict[int, float] = {}
-    for i in m.tasks:
-        first_sleep[i.pid] = min(i.start, first_sleep.get(i.pid, math.inf))
-    # A worker is ready for the schedule when its first sleep began if that was later than
-    # its stamp: a process preempted between the two must not owe what it could not show.
-    starts = [(born, max(ready, first_sleep.get(pid, ready)))
-              for pid, (born, ready) in m.starts.items()]
+    # The stamp, never the first sleep: a worker that was ready and then waited (on a lock,
+    # say) before it slept is the code's doing, and must not excuse it.
     release = []
-    for w, (born, ready) in enumerate(sorted(starts, key=_birth)):
+    for w, (born, ready) in enumerate(sorted(m.starts.values(), key=_birth)):
         began = ready if born is None else born
         launched = max(began - m.origin, 0.0)
         if began > first_end and m.held_back is not False:
@@ -181,9 +176,11 @@ def ready_schedule(m: Measurement, workers: int) -> tuple[Schedule, float] | Non
         release.append(launched + (ready - began))
     used = sorted(release)[:workers]
     lag = used[-1] - used[0] if len(used) == workers else math.inf
-    # One tolerance more after the first: taking a task off the queue is not free, and the
-    # model must not owe what dispatch noise can undo.
-    release = [t - used[0] + (m.tolerance if w else 0.0) for w, t in enumerate(used)]
+    # One tolerance and one stagger more after the first: between its stamp and its task a
+    # worker takes a task off the queue, and a loaded machine may preempt it; the model must
+    # not owe what that noise can undo.
+    release = [t - used[0] + (m.tolerance + m.stagger if w else 0.0)
+               for w, t in enumerate(used)]
     return _schedule(m, len(used), release), lag
 
 

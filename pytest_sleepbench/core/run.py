@@ -327,7 +327,13 @@ class Run:
             setattr(self, name, getattr(other, name))
         self.checks.clear()
         for rule in self.asked:
-            self._record(rule(self))
+            verdict = rule(self)
+            if verdict.kind is Kind.LATE:
+                # Judged again only because another claim asked for this measurement: its
+                # lateness earned no retry of its own, so it shows nothing either way.
+                verdict = dataclasses.replace(verdict, kind=Kind.UNSHOWN, title=(
+                    f"{verdict.title} on a measurement made for another claim"))
+            self._record(verdict)
 
     # -- the measurement the judge reads ------------------------------------------------------
 
