@@ -104,7 +104,14 @@ def _start(course: Path, scratch: Path, *args: str) -> subprocess.Popen[bytes]:
              "--sleepbench-assignment=course.toml", "--sleepbench-json=out/grades.json",
              "--sleepbench-csv=out/grades.csv", "-p", "no:cacheprovider", *args],
             cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_interruptible,
         )
+
+
+def _interruptible() -> None:
+    # A shell runs a background job with SIGINT ignored, and an interpreter that starts with
+    # it ignored never raises KeyboardInterrupt: the session must be able to hear Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _victim(scratch: Path, session: subprocess.Popen[bytes]) -> psutil.Process:
