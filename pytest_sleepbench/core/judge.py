@@ -165,10 +165,20 @@ def ready_schedule(m: Measurement, workers: int) -> tuple[Schedule, float] | Non
     if not m.starts:
         return None
     first_end = min((i.end for i in m.tasks), default=math.inf)
-    # The stamp, never the first sleep: a worker that was ready and then waited (on a lock,
-    # say) before it slept is the code's doing, and must not excuse it.
+    starts = list(m.starts.values())
+    if m.single_use:
+        # A Process runs its one task as soon as it can, but between the stamp taken as it
+        # forked and its sleep a busy machine runs a whole interpreter's worth of code: its
+        # sleep is when it was ready. (Tasks that take turns on a lock then show in the
+        # timing spread.) A pool worker keeps its stamp: one that waited before it slept
+        # did so for the code.
+        first_sleep: dict[int, float] = {}
+        for i in m.tasks:
+            first_sleep[i.pid] = min(i.start, first_sleep.get(i.pid, math.inf))
+        starts = [(born, max(ready, first_sleep.get(pid, ready)))
+                  for pid, (born, ready) in m.starts.items()]
     release = []
-    for w, (born, ready) in enumerate(sorted(m.starts.values(), key=_birth)):
+    for w, (born, ready) in enumerate(sorted(starts, key=_birth)):
         began = ready if born is None else born
         launched = max(began - m.origin, 0.0)
         if began > first_end and m.held_back is not False:
