@@ -17,7 +17,7 @@ from .model import Schedule, list_schedule
 from .patterns import check_arguments, execute
 from .picture import message_width, render
 from .sink import Interval, Sink
-from .verdict import message, raise_for
+from .verdict import settle
 
 __all__ = ["Run", "run_pattern"]
 
@@ -295,13 +295,7 @@ class Run:
 
     def _record(self, verdict: Verdict) -> None:
         __tracebackhide__ = True
-        self.checks.append({"name": verdict.check, "status": verdict.status,
-                            "message": "" if verdict.kind is Kind.PASS else self._explain(verdict)})
-        raise_for(verdict, self.picture(), context=f"run: {self.describe()}")
-
-    def _explain(self, verdict: Verdict) -> str:
-        return message(f"sleepbench: {verdict.title}", verdict.expected,
-                       f"{verdict.observed}\n  run: {self.describe()}", self.picture())
+        settle(self.checks, verdict, self.picture(), context=f"run: {self.describe()}")
 
     def _larger_unit(self, verdict: Verdict) -> float | None:
         """The next unit to try, doubling at least, within the budget; ``None`` past it."""

@@ -14,7 +14,7 @@ from .judge import Kind, Verdict
 from .model import peak_concurrency
 from .picture import message_width, render
 from .sink import Interval, Sink
-from .verdict import message, raise_for
+from .verdict import settle
 
 __all__ = ["Timeline", "chain_lower_bound", "peak", "processes"]
 
@@ -97,10 +97,7 @@ class Timeline:
 
     def _settle(self, verdict: Verdict, picture: str) -> None:
         __tracebackhide__ = True
-        text = "" if verdict.kind is Kind.PASS else message(
-            f"sleepbench: {verdict.title}", verdict.expected, verdict.observed, picture)
-        self.checks.append({"name": verdict.check, "status": verdict.status, "message": text})
-        raise_for(verdict, picture)
+        settle(self.checks, verdict, picture)
 
     def assert_serial(self) -> None:
         """No two recorded intervals overlapped."""

@@ -6,11 +6,9 @@ assertion points at the user's line rather than at this package.
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 from .judge import Kind, Verdict
 
-__all__ = ["SleepbenchAssertion", "SleepbenchInconclusive", "fail", "message", "raise_for"]
+__all__ = ["SleepbenchAssertion", "SleepbenchInconclusive", "message", "raise_for", "settle"]
 
 
 class _Explained:
@@ -44,11 +42,6 @@ def message(title: str, expected: str, observed: str, picture: str) -> str:
     return f"{title}\n  expected: {expected}\n  observed: {observed}\n\n{picture}"
 
 
-def fail(title: str, expected: str, observed: str, picture: str) -> NoReturn:
-    __tracebackhide__ = True
-    raise SleepbenchAssertion(title, expected, observed, picture)
-
-
 def raise_for(verdict: Verdict, picture: str, *, prefix: str = "sleepbench: ",
               context: str = "") -> None:
     """Raise what ``verdict`` calls for: nothing for a pass or a skip, an assertion for a
@@ -60,3 +53,15 @@ def raise_for(verdict: Verdict, picture: str, *, prefix: str = "sleepbench: ",
     observed = verdict.observed + (f"\n  {context}" if context else "")
     kind = SleepbenchInconclusive if verdict.kind is Kind.UNSHOWN else SleepbenchAssertion
     raise kind(f"{prefix}{verdict.title}", verdict.expected, observed, picture)
+
+
+def settle(checks: list[dict[str, str]], verdict: Verdict, picture: str, *,
+           context: str = "") -> None:
+    """Record ``verdict`` in ``checks`` with the explanation a failure would carry, then raise
+    what it calls for: the one way runs and timelines keep their verdicts."""
+    __tracebackhide__ = True
+    observed = verdict.observed + (f"\n  {context}" if context else "")
+    text = "" if verdict.kind is Kind.PASS else message(
+        f"sleepbench: {verdict.title}", verdict.expected, observed, picture)
+    checks.append({"name": verdict.check, "status": verdict.status, "message": text})
+    raise_for(verdict, picture, context=context)
