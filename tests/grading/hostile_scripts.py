@@ -8,7 +8,7 @@ import textwrap
 __all__ = ["FAKE_PIDS", "FAST_CLOCK", "FORGED_MAP", "FORGER"]
 
 # Sends lines of JSON as records by every way the grader offers a run: appended to the record
-# files (truncated first) or sent as datagrams to its channel.
+# files (truncated first) or sent as lines through its channel.
 FORGER = """\
 import os, time
 
@@ -17,11 +17,11 @@ def forge(lines, truncate=True):
     channel = os.environ.get("SLEEPBENCH_GRADE_CHANNEL")
     if channel:
         import _socket
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         sock.connect(channel)
         for line in data:
             try:
-                sock.send(line)
+                sock.sendall(line)
             except OSError:
                 pass
     for var, sleeps in (("SLEEPBENCH_GRADE_EVENTS", False), ("SLEEPBENCH_GRADE_INTERVALS", True)):

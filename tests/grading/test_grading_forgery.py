@@ -140,3 +140,56 @@ def test_a_script_that_polls_with_zero_sleeps_is_believed(tmp_path: Path) -> Non
     # Tens of thousands of calls, none of them a record; the loop's time is
     # the timing check's business.
     assert _runs(entry) == ("pass", "")
+
+
+def _channel_attack(tmp_path: Path, body: str) -> tuple[dict[str, object], str, str]:
+    entry = _grade(tmp_path, "ex1", FORGER + textwrap.dedent("""\
+        import _socket
+        time.sleep(1)
+        time.sleep(2)
+        def connection():
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            sock.connect(os.environ["SLEEPBENCH_GRADE_CHANNEL"])
+            return sock
+    """) + textwrap.dedent(body))
+    status, message = _runs(entry)
+    return entry, status, message
+
+
+def test_a_record_spliced_from_two_processes_is_forged(tmp_path: Path) -> None:
+    # The parent starts a record on its connection and a forked child finishes it there:
+    # a sleep the child never slept, sent partly under the parent's name.
+    entry, status, message = _channel_attack(tmp_path, """\
+        sock = connection()
+        sock.sendall(b'{"kind": "sleep", "task": null, "seconds": 0.02, "pid": ')
+        if os.fork() == 0:
+            sock.sendall(str(os.getpid()).encode() + b', "start": 1, "end": 2, "tid": 1}\\n')
+            os._exit(0)
+        os.wait()
+    """)
+    assert (status, entry["score"]) == ("fail", 0.0)
+    assert "two processes" in message
+
+
+def test_a_record_cut_short_is_forged(tmp_path: Path) -> None:
+    entry, status, message = _channel_attack(tmp_path, """\
+        connection().sendall(b'{"kind": "sleep", "seconds": 0.02')
+    """)
+    assert (status, entry["score"]) == ("fail", 0.0)
+    assert "cut short" in message
+
+
+def test_a_flood_of_connections_is_refused_not_held(tmp_path: Path) -> None:
+    # Each connection the grader accepts is one of its descriptors: past its cap it closes
+    # them, so the run cannot make it run out, and it names the flood.
+    entry, status, message = _channel_attack(tmp_path, """\
+        held = []
+        for _ in range(600):
+            try:
+                held.append(connection())
+            except OSError:
+                break
+        time.sleep(0.5)
+    """)
+    assert (status, entry["score"]) == ("fail", 0.0)
+    assert "open connections" in message
