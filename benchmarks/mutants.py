@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
-from pytest_sleepbench.core.bounds import auto_tolerance
-from pytest_sleepbench.core.calibrate import measured, shape_overhead
 from pytest_sleepbench.core.clock import now
-from pytest_sleepbench.core.lesson import DEFAULT_DURATIONS, PROCESS_PATTERNS
-from pytest_sleepbench.core.patterns import Launches, process_task, task, worker_ready
+from pytest_sleepbench.core.lesson import PROCESS_PATTERNS
+from pytest_sleepbench.core.patterns import Launches, RawRun, process_task, task, worker_ready
 from pytest_sleepbench.core.run import Run
+from pytest_sleepbench.core.runner import run_pattern
 from pytest_sleepbench.core.sink import Sink
 
 __all__ = ["run_mutant"]
@@ -36,18 +35,17 @@ def run_mutant(
     xdist_workers: int = 1,
     fresh_calibration: bool = False,
 ) -> Run:
-    """Run the mutant of ``pattern`` over its default durations and wrap it in a ``Run``.
+    """Run the mutant of ``pattern`` over its default durations, as ``run_pattern`` runs the
+    pattern itself: the same calibration, measured overhead of the pattern's shape, tolerance
+    and second chance, so a mutant is treated exactly as a correct run would be (except that
+    it is never vouched for, as a user's code is not)."""
+    return run_pattern(pattern, None, unit=unit, sink=sink, start_method=start_method,
+                       xdist_workers=xdist_workers, fresh_calibration=fresh_calibration,
+                       executor=_mutant)
 
-    The ``Run`` gets the same second chance the plugin's runs get (``again``), so a mutant is
-    treated exactly as a correct run would be.
-    """
-    durations = DEFAULT_DURATIONS[pattern]
-    # The margins come from the same measurements the correct run's do: this process's
-    # calibration and the measured overhead of the pattern's shape, both measured afresh for
-    # the one repeat, as ``run_pattern`` does.
-    calibration = measured(start_method, fresh=fresh_calibration)
-    overhead = shape_overhead(pattern, len(durations), None, start_method,
-                              fresh=fresh_calibration)
+
+def _mutant(pattern: str, durations: Sequence[float], unit: float, sink: Sink, *,
+            workers: int | None, start_method: str) -> RawRun:
     ctx = multiprocessing.get_context(start_method)
     sink.clear()
     with warnings.catch_warnings():
@@ -61,34 +59,9 @@ def run_mutant(
     delivered = done.delivered
     if pattern in PROCESS_PATTERNS or pattern == "serial":
         delivered = [i.task for i in sorted(intervals, key=lambda i: i.end) if i.task is not None]
-
-    def again(at: float, fresh: bool) -> Run:
-        return run_mutant(pattern, sink, unit=at, start_method=start_method,
-                          xdist_workers=xdist_workers, fresh_calibration=fresh)
-
-    return Run(
-        pattern=pattern,
-        durations=tuple(durations),
-        unit=unit,
-        start_method=start_method,
-        wall=wall,
-        origin=begin,
-        intervals=tuple(intervals),
-        delivered=tuple(delivered),
-        requested_workers=done.requested,
-        calibration=calibration,
-        tolerance=auto_tolerance(calibration, unit),
-        main_pid=os.getpid(),
-        xdist_workers=xdist_workers,
-        # The start-up allowance is paid per process started, as for the real pattern, so a
-        # mutant gets exactly the margins the correct run would.
-        processes_started=done.started,
-        exitcodes=done.exitcodes,
-        overhead=overhead,
-        starts={pid: s for pid, s in sink.readiness().items() if pid != os.getpid()},
-        held_back=done.held_back,
-        again=again,
-    )
+    return RawRun(delivered=list(delivered), origin=begin, wall=wall, intervals=intervals,
+                  requested_workers=done.requested, processes_started=done.started,
+                  exitcodes=done.exitcodes, held_back=done.held_back)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from .core.lesson import DEFAULT_DURATIONS, PATTERNS, START_METHODS
     from .core.model import Schedule, list_schedule
     from .core.probe import AsyncProbe, Probe
-    from .core.run import Run, run_pattern
+    from .core.run import Run
+    from .core.runner import run_pattern
     from .core.sink import Interval, Sink
     from .core.timeline import Timeline
     from .core.verdict import SleepbenchAssertion, SleepbenchInconclusive

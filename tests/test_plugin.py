@@ -354,7 +354,8 @@ def test_sessions_that_do_not_use_it_import_neither_core_grading_nor_reports(
             loaded = sorted(m for m in sys.modules if m.startswith("pytest_sleepbench."))
             assert "pytest_sleepbench.plugin" in loaded
             heavy = [m for m in loaded if m.startswith(("pytest_sleepbench.grading",
-                     "pytest_sleepbench._plugin.grading", "pytest_sleepbench._plugin.html",
+                     "pytest_sleepbench.report", "pytest_sleepbench._plugin.grad",
+                     "pytest_sleepbench._plugin.html",
                      "pytest_sleepbench._plugin.calls", "pytest_sleepbench.core.run",
                      "pytest_sleepbench.core.calibrate", "pytest_sleepbench.core.patterns"))]
             assert heavy == [], heavy

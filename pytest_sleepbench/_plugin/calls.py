@@ -23,7 +23,7 @@ from ..core.model import list_schedule
 from ..core.run import Run
 from ..core.verdict import SleepbenchAssertion, SleepbenchInconclusive, message
 from . import markers
-from .keys import INCONCLUSIVE_ATTR, REPORT_ATTR, RunRecord
+from .keys import INCONCLUSIVE_ATTR, RECORDS_ATTR, RunRecord
 from .settings import resolve, xdist_workers
 
 __all__ = ["CallChecks"]
@@ -143,7 +143,7 @@ class CallChecks:
             records: list[RunRecord] = [run.to_record() for run in bench.runs]
             if bench.probed:
                 records.append(bench.timeline.to_record())
-            setattr(report, REPORT_ATTR, records)
+            setattr(report, RECORDS_ATTR, records)
         return report
 
 

@@ -1,4 +1,6 @@
-"""The pytest side of grading: options, one item per (submission, exercise), the reports.
+"""The pytest side of grading, set up: the assignment loaded, the reports' paths checked, and
+a run refused whose ini file or conftest came from the graded folder or could be another
+user's. Items are :mod:`.grade_items`; the session's plugin is :mod:`.gradebook`.
 
 ``--sleepbench-grade=DIR`` turns the session into a grading run: nothing is collected from the
 file system (so neither DIR nor the project's own tests are imported, and no conftest, ini or
@@ -9,35 +11,19 @@ the gradebook is whole under pytest-xdist.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import time
-import traceback
 import types
-from collections.abc import Generator, Iterable
 from pathlib import Path
 
 import pytest
 
-from ..grading import reports
-from ..grading.assignment import Assignment, AssignmentError, Exercise, load
-from ..grading.grade import discover, grade_exercise, not_graded
-from ..grading.isolation import DESCRIPTIONS, NAMESPACED, level
-from .keys import GRADEBOOK_KEY
-from .options import grade_folder, html_path, report_path
-from .settings import xdist_workers
-from .xdist import owner_of
+from ..grading.assignment import AssignmentError, load
+from ..grading.grade import discover
+from .gradebook import GradingPlugin, report_targets
+from .options import grade_folder, report_path
 
-__all__ = ["GradeItem", "GradingPlugin", "configure"]
-
-# Extra attributes of a TestReport are serialized by pytest-xdist, so this one carries an
-# exercise's graded entry from a worker to the controller.
-REPORT_ATTR = "sleepbench_grade"
-NODE_PREFIX = "sleepbench-grade/"
-REPORTS = {"json": "JSON", "csv": "CSV", "gradescope": "Gradescope"}
-Pair = tuple[str, str]
-"""(submission, exercise id)."""
+__all__ = ["configure", "refuse_unsafe_files"]
 
 
 def configure(config: pytest.Config) -> None:
@@ -54,14 +40,15 @@ def configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     found = discover(root, assignment)
     # Workers write no report; the controller has checked the paths before starting them.
-    targets = {} if hasattr(config, "workerinput") else _targets(config, several=len(found) != 1)
-    config.pluginmanager.register(GradingPlugin(config, root, assignment, found, targets),
-                                  "sleepbench-grading")
+    targets = ({} if hasattr(config, "workerinput")
+               else report_targets(config, several=len(found) != 1))
+    plugin = GradingPlugin(config, root, assignment, found, targets)
+    config.pluginmanager.register(plugin, "sleepbench-grading")
     if config.pluginmanager.hasplugin("xdist"):
         # Its hooks exist only when xdist is installed, so registering it otherwise would fail.
         from .xdist import XdistGrading
 
-        config.pluginmanager.register(XdistGrading(config), "sleepbench-xdist")
+        config.pluginmanager.register(XdistGrading(config, plugin), "sleepbench-xdist")
 
 
 def _refuse_what_was_read_inside(config: pytest.Config, root: Path) -> None:
@@ -122,379 +109,3 @@ def _conftests(config: pytest.Config) -> list[Path]:
         if isinstance(plugin, types.ModuleType) and file and Path(file).name == "conftest.py":
             found.append(Path(file))
     return found
-
-
-def _option(config: pytest.Config, key: str) -> str:
-    """How the user named a report's path: its option, else its ini key."""
-    given = config.getoption(f"sleepbench_{key}")
-    return f"--sleepbench-{key}" if given else f"sleepbench_{key} (ini)"
-
-
-def _targets(config: pytest.Config, *, several: bool) -> dict[str, Path]:
-    """The reports to write and where, checked now: a path that cannot take its report stops
-    the run before any grading time is spent, not with a traceback at its end."""
-    targets: dict[str, Path] = {}
-    for key in REPORTS:
-        path = report_path(config, key)
-        if path is None:
-            continue
-        folder = key == "gradescope" and several
-        problem = reports.path_problem(path, folder=folder)
-        if problem is not None:
-            mismatch = path.exists() and path.is_dir() != folder
-            hint = (_gradescope_hint(path, folder) if key == "gradescope" and mismatch
-                    else "; name a file" if mismatch else "")
-            raise pytest.UsageError(f"{_option(config, key)}: {problem}{hint}")
-        clash = next((k for k, p in targets.items() if p.resolve() == path.resolve()), None)
-        if clash is not None:
-            raise pytest.UsageError(f"{_option(config, key)}: {path} is also the path of "
-                                    f"{_option(config, clash)}; give each report its own")
-        targets[key] = path
-    return targets
-
-
-def _gradescope_hint(path: Path, folder: bool) -> str:
-    if folder:
-        return " (one per submission, since several are graded); name a folder"
-    return (" (Gradescope's results.json, since one submission is graded); name a file, for "
-            f"instance {path / 'results.json'}")
-
-
-class Submission(pytest.Collector):
-    """One submission folder; its items are the assignment's exercises."""
-
-    def __init__(self, *, folder: Path, assignment: Assignment, exact: str,
-                 **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.folder = folder
-        self.assignment = assignment
-        self.exact = exact
-        """The folder's name as it is; the node's name is it as a terminal may show it."""
-
-    def collect(self) -> list[pytest.Item | pytest.Collector]:
-        return [
-            GradeItem.from_parent(self, name=exercise.id, submission=self.exact,
-                                  folder=self.folder, exercise=exercise,
-                                  assignment=self.assignment)
-            for exercise in self.assignment.exercises
-        ]
-
-
-class GradeItem(pytest.Item):
-    def __init__(self, *, submission: str, folder: Path, exercise: Exercise,
-                 assignment: Assignment, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.submission = submission
-        self.folder = folder
-        self.exercise = exercise
-        self.assignment = assignment
-        self.entry: dict[str, object] | None = None
-
-    def runtest(self) -> None:
-        entry, error = self._grade()
-        self.entry = entry
-        self.user_properties += [("score", entry["score"]), ("max_score", entry["max_score"]),
-                                 ("status", entry["status"])]
-        if entry["status"] != "pass":
-            # The explanation is the whole story; a traceback into the grader would hide it.
-            pytest.fail(_explain(self.submission, entry) + _traceback(error), pytrace=False)
-
-    def _grade(self) -> tuple[dict[str, object], BaseException | None]:
-        try:
-            return grade_exercise(self.folder, self.exercise, self.assignment,
-                                  xdist_workers=xdist_workers(), owner=owner_of(self.config)), None
-        except (KeyboardInterrupt, pytest.exit.Exception):
-            raise
-        except (Exception, pytest.fail.Exception) as error:
-            # A grader that fails (pytest-timeout's stop, a bug) still gives the exercise its
-            # place in every report, failed with the reason, rather than none at all.
-            return not_graded(self.folder, self.exercise, _reason(error)), error
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return (self.folder, None,
-                f"{reports.shown(self.submission)}: {self.exercise.id} ({self.exercise.pattern})")
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, pytest.fail.Exception):
-        # pytest-timeout's outer guard, or another plugin that stopped the item
-        what = f"grading was stopped before it finished ({str(error.msg or error).rstrip('.')})"
-    else:
-        what = f"the grader failed before it finished ({type(error).__name__}: {error})"
-    return (f"{what}; nothing was graded, so it scores 0. Grade it again (pytest --lf) for a "
-            "verdict.")
-
-
-def _traceback(error: BaseException | None) -> str:
-    """The grader's own traceback when it broke, which is what a bug report needs; a stop
-    (pytest-timeout's) is told by the reason alone."""
-    if error is None or isinstance(error, pytest.fail.Exception):
-        return ""
-    lines = traceback.format_exception(type(error), error, error.__traceback__)
-    return "\n\n" + "".join(lines).rstrip()
-
-
-def _pair(nodeid: str) -> Pair | None:
-    """The (submission, exercise id) of a grading item's node id."""
-    if not nodeid.startswith(NODE_PREFIX):
-        return None
-    name, _, ident = nodeid.removeprefix(NODE_PREFIX).rpartition("::")
-    return name, ident
-
-
-def _explain(submission: str, entry: dict[str, object]) -> str:
-    head = (f"{reports.shown(submission)} {entry['id']} ({entry['pattern']}): "
-            f"{entry['score']:g} of {entry['max_score']:g} point(s)")
-    checks = entry.get("checks")
-    lines = [head]
-    for check in checks if isinstance(checks, list) else []:
-        if check.get("status") == "fail":
-            lines += ["", str(check.get("message", "")).rstrip()]
-    return "\n".join(lines)
-
-
-class GradingPlugin:
-    def __init__(self, config: pytest.Config, root: Path, assignment: Assignment,
-                 found: list[tuple[str, Path]], targets: dict[str, Path]) -> None:
-        self.config = config
-        self.root = root
-        self.assignment = assignment
-        self.found = found
-        self.targets = targets
-        self.entries: list[tuple[str, dict[str, object]]] = []
-        self.graded: set[tuple[str, object]] = set()
-        self.selected: dict[Pair, None] = {}
-        """The items this run was to grade, in collection order (an ordered set)."""
-        self.started = time.monotonic()
-        self.written: list[Path] = []
-        self.unwritten: list[str] = []
-        self.notes: list[tuple[str, bool]] = []
-        """Lines for the end of the gradebook, and whether each is a warning."""
-        self.cut_short: str | None = None
-        """How this run ended before grading all it selected, if it did."""
-
-    def _pair(self, nodeid: str) -> Pair | None:
-        """The (exact submission name, exercise id) of a grading item's node id, which holds
-        the name escaped (see reports.shown, a one-to-one escape)."""
-        pair = _pair(nodeid)
-        if pair is None:
-            return None
-        exact = {reports.shown(name): name for name, _ in self.found}
-        return exact.get(pair[0], pair[0]), pair[1]
-
-    def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        a = self.assignment
-        sandbox = level()
-        header = [f"sleepbench grading {self.root}: {len(a.exercises)} exercise(s) from "
-                  f"{a.path}, unit {a.unit:g}s",
-                  f"sleepbench sandbox: {sandbox}: {DESCRIPTIONS[sandbox]}"]
-        if sandbox not in NAMESPACED and self.root.stat().st_mode & 0o005:
-            header.append(f"sleepbench warning: {self.root} is open to other users, so a "
-                          f"script could read other submissions; chmod o-rwx {self.root}")
-        return header
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool:
-        # The session's own collection is replaced below; should anything still walk the
-        # file system during a grading run, it finds nothing to import.
-        return True
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_make_collect_report(
-        self, collector: pytest.Collector
-    ) -> pytest.CollectReport | None:
-        # The session's children are the submissions, not the file system, so pytest counts,
-        # selects and reports the graded items like any others.
-        if not isinstance(collector, pytest.Session):
-            return None
-        found: list[pytest.Item | pytest.Collector] = [
-            Submission.from_parent(collector, name=reports.shown(name), path=folder,
-                                   folder=folder, assignment=self.assignment, exact=name,
-                                   nodeid=f"{NODE_PREFIX}{reports.shown(name)}")
-            for name, folder in self.found
-        ]
-        return pytest.CollectReport(collector.nodeid, "passed", None, found)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_itemcollected(self, item: pytest.Item) -> None:
-        if isinstance(item, GradeItem):
-            self._guard(item, item.exercise)
-
-    def _guard(self, item: pytest.Item, exercise: Exercise) -> None:
-        # pytest-timeout is the outer guard, far beyond the sandbox's own limit for both runs.
-        if not self.config.pluginmanager.hasplugin("timeout"):
-            return
-        own = exercise.timeout or self.assignment.timeout or (
-            2 * sum(exercise.durations) * self.assignment.unit + 10)
-        item.add_marker(pytest.mark.timeout(2 * own + 60))
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        # After deselection (-k, --lf): what this run grades.
-        self._select(item.nodeid for item in session.items)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
-        # Under xdist the controller collects nothing; its workers tell what they selected.
-        self._select(ids)
-
-    def _select(self, nodeids: Iterable[str]) -> None:
-        for nodeid in nodeids:
-            pair = self._pair(nodeid)
-            if pair is not None:
-                self.selected[pair] = None
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        if call.when == "call" and isinstance(item, GradeItem) and item.entry is not None:
-            setattr(report, REPORT_ATTR, {"submission": item.submission, "entry": item.entry})
-        return report
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # A call report carries a graded entry; a crash report (see not_graded) may carry one
-        # too, for an exercise whose worker died, unless its graded entry already arrived.
-        carried = getattr(report, REPORT_ATTR, None)
-        if not isinstance(carried, dict):
-            return
-        name, entry = str(carried["submission"]), carried["entry"]
-        if (name, entry["id"]) not in self.graded:
-            self.graded.add((name, entry["id"]))
-            self.entries.append((name, entry))
-
-    def not_graded(self, report: pytest.TestReport, why: str) -> None:
-        """Give the exercise of ``report`` (xdist's report of a crashed item), whose grading
-        never finished, its failed entry and the reports a graded item would have had.
-
-        The verdict goes out as the item's call report, failed, with the reason first: as a
-        call failure it is a ``<failure>`` in JUnit like every other lost point. ``report``
-        itself, which xdist logs next, becomes the item's teardown, passed: JUnit closes a test
-        case and writes its properties (the scores) at its teardown.
-        """
-        pair = self._pair(report.nodeid)
-        if pair is None:
-            return
-        name, ident = pair
-        exercise = next((e for e in self.assignment.exercises if e.id == ident), None)
-        if exercise is None or (name, ident) in self.graded:
-            return  # a worker that died after sending the verdict loses nothing
-        entry = not_graded(dict(self.found).get(name), exercise, why)
-        properties: list[tuple[str, object]] = [
-            ("score", 0.0), ("max_score", exercise.points), ("status", "fail")]
-        call = pytest.TestReport(
-            nodeid=report.nodeid, location=report.location, keywords=dict(report.keywords),
-            outcome="failed", longrepr=f"{_explain(name, entry)}\n\n({report.longrepr})",
-            when="call", user_properties=properties,
-        )
-        # JUnit pairs an item's reports by node id and the worker that sent them.
-        call.node = getattr(report, "node", None)  # type: ignore[attr-defined]
-        setattr(call, REPORT_ATTR, {"submission": name, "entry": entry})
-        self.config.hook.pytest_runtest_logreport(report=call)
-        report.when = "teardown"
-        report.outcome = "passed"
-        report.longrepr = None
-        report.user_properties = properties
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        # Collect-only grades nothing, so it must not replace the reports of a run that did.
-        if hasattr(self.config, "workerinput") or self.config.option.collectonly:
-            return
-        # Later layers win: what this run graded, then the earlier report, then a not-graded
-        # entry for what this run was to grade but never reached, so no total shrinks.
-        entries = reports.combine(self._unreached(session), self._earlier(), self.entries)
-        sandbox = level()
-        doc = reports.document(self.assignment, entries,
-                               sandbox=f"{sandbox}: {DESCRIPTIONS[sandbox]}")
-        self.config.stash[GRADEBOOK_KEY] = doc
-        self._note_incomplete(entries)
-        self._write(doc)
-        if self.unwritten and session.exitstatus != pytest.ExitCode.INTERRUPTED:
-            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-
-    def _unreached(self, session: pytest.Session) -> list[tuple[str, dict[str, object]]]:
-        if session.exitstatus == pytest.ExitCode.INTERRUPTED:
-            why = "the session was interrupted"
-        elif session.shouldfail or session.shouldstop:
-            why = f"the session stopped early ({session.shouldfail or session.shouldstop})"
-        else:
-            why = "the session ended"
-        exercises = {e.id: e for e in self.assignment.exercises}
-        folders = dict(self.found)
-        unreached = [
-            (name, not_graded(folders.get(name), exercises[ident], f"{why} {reports.STOPPED}"))
-            for name, ident in self.selected
-            if (name, ident) not in self.graded and ident in exercises
-        ]
-        self.cut_short = why if unreached else None
-        return unreached
-
-    def _earlier(self) -> list[tuple[str, dict[str, object]]]:
-        """What to keep of the JSON report already there: the entries of submissions and
-        exercises that still exist, so a run of some items updates the class's reports."""
-        everything = {(name, e.id) for name, _ in self.found for e in self.assignment.exercises}
-        partial = set(self.selected) != everything
-        target = self.targets.get("json")
-        found, what = (reports.earlier_entries(target, self.assignment) if target is not None
-                       else (None, "--sleepbench-json is not set"))
-        kept = [(n, e) for n, e in found or [] if (n, str(e["id"])) in everything
-                and (n, str(e["id"])) not in self.graded]
-        if found is not None and kept:
-            self.notes.append((f"sleepbench: merged with {what}: {len(self.graded)} "
-                               f"exercise(s) graded in this run, {len(kept)} kept from it",
-                               False))
-        elif found is None and partial and self._reporting():
-            self.notes.append((
-                f"sleepbench warning: the reports hold only the {len(self.selected)} exercise(s) "
-                f"selected in this run, of {len(everything)} ({what}, so there is nothing to "
-                "merge them with)", True))
-        return kept
-
-    def _reporting(self) -> bool:
-        return bool(self.targets) or html_path(self.config) is not None
-
-    def _note_incomplete(self, entries: list[tuple[str, reports.Entry]]) -> None:
-        stopped = sum(reports.stopped(e) for _, e in entries)
-        if stopped:
-            cause = self.cut_short or "an earlier session ended"
-            self.notes.append((
-                f"sleepbench: the gradebook is incomplete: {stopped} exercise(s) were not "
-                f"graded: {cause} before them; they score 0 and show as `stopped`. Grade them "
-                "again to complete it.", True))
-
-    def _write(self, doc: dict[str, object]) -> None:
-        # Each report on its own: one that cannot be written keeps none of the others back.
-        elapsed = time.monotonic() - self.started
-        for key, target in self.targets.items():
-            try:
-                if key == "json":
-                    reports.write_atomic(target, json.dumps(doc, indent=2) + "\n")
-                    self.written.append(target)
-                elif key == "csv":
-                    reports.write_atomic(target, reports.to_csv(doc))
-                    self.written.append(target)
-                else:
-                    self.written += reports.write_gradescope(
-                        target, doc, elapsed, folder=len(self.found) != 1)
-            except OSError as error:
-                self.unwritten.append(
-                    f"sleepbench could not write the {REPORTS[key]} report "
-                    f"({_option(self.config, key)}) {target}: {error.strerror or error}")
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if hasattr(self.config, "workerinput"):
-            return
-        doc = self.config.stash.get(GRADEBOOK_KEY, None)
-        if doc is None:
-            return
-        tr = terminalreporter
-        tr.section("sleepbench gradebook")
-        for line in reports.gradebook_text(doc):
-            tr.write_line(line)
-        for note, warning in self.notes:
-            tr.write_line(note, yellow=warning, bold=warning)
-        for path in self.written:
-            tr.write_line(f"wrote {path}")
-        for line in self.unwritten:
-            tr.write_line(line, red=True, bold=True)

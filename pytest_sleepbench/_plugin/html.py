@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ..core.html import build_page
-from ..core.svg import record_picture
-from ..grading.reports import write_atomic
+from ..report.files import write_atomic
+from ..report.html import build_page
+from ..report.records import record_picture
 from .keys import GRADEBOOK_KEY, RUNS_KEY
 from .options import html_path, timeline_wanted
 

@@ -12,7 +12,11 @@ RunRecord = dict[str, object]
 
 #: The attribute that carries a test's run records on its report; pytest-xdist serializes extra
 #: report attributes, so the records reach the controller with the report.
-REPORT_ATTR = "sleepbench_records"
+RECORDS_ATTR = "sleepbench_records"
+
+#: The attribute that carries a graded exercise's entry (with its submission's name) on its
+#: call report, from a grading worker to the controller.
+GRADE_ATTR = "sleepbench_grade"
 
 #: Set on a call's report when it raised ``SleepbenchInconclusive``: the test still fails
 #: (nothing was shown), but reads as inconclusive rather than as a failure of the code.

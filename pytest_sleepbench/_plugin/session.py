@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .keys import INCONCLUSIVE_ATTR, REPORT_ATTR, RUNS_KEY, RunRecord
+from .keys import INCONCLUSIVE_ATTR, RECORDS_ATTR, RUNS_KEY, RunRecord
 from .settings import resolve
 
 __all__ = ["SessionPlugin"]
@@ -54,7 +54,7 @@ class SessionPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = ("inconclusive" if getattr(report, INCONCLUSIVE_ATTR, False)
                    else report.outcome)
-        for record in getattr(report, REPORT_ATTR, None) or []:
+        for record in getattr(report, RECORDS_ATTR, None) or []:
             self.config.stash[RUNS_KEY].append(
                 {**record, "nodeid": report.nodeid, "outcome": outcome,
                  "title": f"{report.nodeid} ({record['pattern']})"}

@@ -15,7 +15,7 @@ import hashlib
 import re
 import signal
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
@@ -24,7 +24,7 @@ from ..grading.sandbox import sweep
 if TYPE_CHECKING:
     from xdist.workermanage import WorkerController
 
-__all__ = ["XdistGrading", "owner_of"]
+__all__ = ["Grading", "XdistGrading", "owner_of"]
 
 
 def owner_of(config: pytest.Config) -> str:
@@ -61,34 +61,33 @@ def _death(node: object) -> str:
     return f"exit status {code}"
 
 
-class XdistGrading:
-    """Controller-side hooks; registered only when pytest-xdist is present."""
+class Grading(Protocol):
+    """What these hooks need of the grading plugin (:class:`.gradebook.GradingPlugin`)."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def not_graded(self, report: pytest.TestReport, why: str) -> None: ...
+
+
+class XdistGrading:
+    """Controller-side hooks of a grading run; registered only when pytest-xdist is present,
+    by the grading plugin, which hands itself in."""
+
+    def __init__(self, config: pytest.Config, grading: Grading) -> None:
         self.config = config
+        self.grading = grading
         self.sessions: set[str] = set()
 
-    def _grading(self) -> object:
-        return self.config.pluginmanager.get_plugin("sleepbench-grading")
-
     def pytest_testnodeready(self, node: WorkerController) -> None:
-        if self._grading() is not None:
-            self.sessions.add(_session(node.workerinput))
+        self.sessions.add(_session(node.workerinput))
 
     def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:
-        if error is not None and self._grading() is not None:
+        if error is not None:
             sweep(_owner(node.workerinput))
 
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport,
                                sched: object) -> None:
-        from .grading import GradingPlugin  # here: grading imports this module
-
-        grading = self._grading()
-        if not isinstance(grading, GradingPlugin):
-            return
         node = getattr(report, "node", None)
         worker = getattr(getattr(node, "gateway", None), "id", "?")
-        grading.not_graded(report, f"the grader worker {worker} running this exercise died "
+        self.grading.not_graded(report, f"the grader worker {worker} running this exercise died "
                                    f"({_death(node)}) before it finished; nothing was graded, "
                                    f"so it scores 0. Grade it again (pytest --lf) for a verdict.")
 

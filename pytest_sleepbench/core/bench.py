@@ -17,7 +17,8 @@ from types import TracebackType
 
 from .lesson import DEFAULT_UNIT, default_start_method
 from .probe import AsyncProbe, Probe
-from .run import Run, run_pattern
+from .run import Run
+from .runner import run_pattern
 from .sink import Sink
 from .timeline import Timeline
 

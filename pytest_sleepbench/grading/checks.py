@@ -26,7 +26,7 @@ from ..core.model import Schedule, list_schedule
 from ..core.picture import render
 from ..core.sink import Interval
 from ..core.verdict import message
-from .sandbox import Outcome
+from .outcome import Outcome
 
 __all__ = ["CHECKS", "Check", "Observed", "judge", "late_only", "survives_spawn", "with_earlier"]
 

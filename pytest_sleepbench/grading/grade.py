@@ -17,7 +17,8 @@ from ..core.calibrate import Calibration, measured
 from ..core.lesson import START_METHODS
 from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier
-from .sandbox import REIMPORT, Limits, Outcome, run_script
+from .outcome import Limits, Outcome
+from .sandbox import REIMPORT, run_script
 
 __all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded", "score",
            "time_limit"]

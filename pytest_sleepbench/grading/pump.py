@@ -19,7 +19,7 @@ from . import procs
 from .channel import Channel
 
 if TYPE_CHECKING:
-    from .sandbox import Limits, Outcome
+    from .outcome import Limits, Outcome
 
 __all__ = ["Pump"]
 

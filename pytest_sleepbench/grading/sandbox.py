@@ -17,15 +17,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import isolation, procs
 from .channel import Channel
 from .corroborate import Observation, corroborate
 from .folder import environment, prepare, token
+from .outcome import Limits, Outcome
 from .pump import Pump
-from .record import Recording, read_recording
+from .record import read_recording
 from .runs import new_folder, record, sweep
 
 __all__ = ["REIMPORT", "Limits", "Outcome", "run_script", "sandbox_python", "sweep"]
@@ -39,48 +39,6 @@ REIMPORT = "reimport"
 # Processes of the run may still be on their way out when the main one exits (a forkserver, a
 # resource tracker, pool workers told to stop); they get this long before they count as left.
 _GRACE = 0.5
-
-
-@dataclass(frozen=True)
-class Limits:
-    wall: float
-    """Seconds the main process may run before the whole run is killed."""
-    memory: int = 1 << 30
-    """Bytes of address space per process (RLIMIT_AS)."""
-    processes: int = 64
-    """Processes the run may have at once (RLIMIT_NPROC, exact when running as its own user)."""
-    output: int = 1 << 20
-    """Bytes of stdout plus stderr kept; more ends the run."""
-    file_size: int = 64 << 20
-    scratch: int = 32 << 20
-    """Bytes each private temporary folder (/tmp, /var/tmp, /dev/shm) holds, when namespaced."""
-
-
-@dataclass
-class Outcome:
-    returncode: int | None
-    wall: float
-    """Seconds from launching the interpreter to the main process's exit (or its kill)."""
-    origin: float
-    """The clock stamp at launch, so intervals can be placed on the run's own time axis."""
-    timed_out: bool = False
-    flooded: bool = False
-    stdout: list[tuple[float, str]] = field(default_factory=list)
-    """Lines of output with their arrival time, seconds after launch."""
-    stderr: str = ""
-    leftovers: list[str] = field(default_factory=list)
-    """Processes of the run still alive a grace period after the main process ended."""
-    recording: Recording = field(default_factory=Recording)
-    main_pid: int = 0
-    isolated: bool = False
-    """Whether the run had a user id or a user namespace of its own."""
-    sandbox: str = "none"
-    """The isolation level in force (see :mod:`.isolation`)."""
-    forged: tuple[str, ...] = ()
-    """Why the run's records disagree with what the grader observed; empty if they agree."""
-    inner: dict[int, int] = field(default_factory=dict)
-    """The pid each process that sent records has in the run's own pid namespace (what the
-    script sees), by its pid in the grader's (what intervals and ``main_pid`` hold)."""
 
 
 _PYTHONS: dict[str, str] = {}

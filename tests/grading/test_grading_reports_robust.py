@@ -20,7 +20,7 @@ import pytest
 import test_grading_faults as faults
 from grading_support import EXAMPLES, copy_reference, course, submission
 
-from pytest_sleepbench.grading.reports import to_csv, write_gradescope
+from pytest_sleepbench.report.gradebook import to_csv, write_gradescope
 
 pytest.importorskip("xdist")
 
@@ -85,7 +85,7 @@ def test_special_files_in_a_submission_are_left_out_of_its_copy(
 
 
 BROKEN = """\
-import pytest_sleepbench._plugin.grading as grading
+import pytest_sleepbench._plugin.grade_items as grading
 
 real = grading.grade_exercise
 

@@ -236,7 +236,11 @@ def test_the_main_guard_verdict_does_not_rest_on_the_shorter_sleeps_of_its_first
     assert not run_processes()
 
 
-def test_the_default_process_cap_leaves_room_for_a_pool_on_this_machine() -> None:
-    # ProcessPoolExecutor() starts os.cpu_count() workers, each with threads of its own.
+@pytest.mark.parametrize("cpus", [2, 8, 64])
+def test_the_default_process_cap_leaves_room_for_a_pool_on_any_machine(
+        monkeypatch: pytest.MonkeyPatch, cpus: int) -> None:
+    # ProcessPoolExecutor() starts os.cpu_count() workers, each with threads of its own; the
+    # built-in assignment must not pin a cap that only fits a small machine.
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
     cap = load(None).processes
-    assert cap >= 64 and cap > 3 * (os.cpu_count() or 1)
+    assert cap >= 64 and cap > 3 * cpus

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from pytest_sleepbench.core.run import run_pattern
+from pytest_sleepbench.core.runner import run_pattern
 from pytest_sleepbench.core.sink import Sink
 
 # Records are JSON documents; tests index into them freely.

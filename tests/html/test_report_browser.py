@@ -14,7 +14,7 @@ import browser
 import pytest
 from report_data import HOSTILE, gradebook, parse
 
-from pytest_sleepbench.core.svg import PALETTE
+from pytest_sleepbench.report.svg import PALETTE
 
 SUITE = """
 import pytest

@@ -7,7 +7,7 @@ import re
 import pytest
 from report_data import HOSTILE, Record, gradebook, parse, real_record
 
-from pytest_sleepbench.core.html import build_page
+from pytest_sleepbench.report.html import build_page
 
 # Anything a browser could fetch: a URL scheme, a protocol-relative address, or the markup and
 # CSS that load resources.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from report_data import Record, real_record
 
-from pytest_sleepbench.core.svg import record_picture
+from pytest_sleepbench.report.records import record_picture
 
 
 @pytest.fixture(scope="module")

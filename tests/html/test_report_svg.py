@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 from report_data import Record, parse, real_record
 
-from pytest_sleepbench.core.svg import (
-    LABEL,
-    RIGHT,
-    WIDTH,
-    record_intervals,
-    record_picture,
-    timeline_svg,
-)
+from pytest_sleepbench.report.records import record_intervals, record_picture
+from pytest_sleepbench.report.svg import LABEL, RIGHT, WIDTH, timeline_svg
 
 
 @pytest.fixture(scope="module")

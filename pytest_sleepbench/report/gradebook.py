@@ -1,7 +1,7 @@
 """The gradebook in the formats platforms take: JSON (schema 1), Gradescope, CSV, a text table.
 
-Every file is written atomically (a temporary file in the same folder, then a rename), so a
-platform that picks files up never reads half a report.
+Every file is written through :func:`.files.write_atomic`, so a platform that picks files up
+never reads half a report.
 """
 
 from __future__ import annotations
@@ -9,16 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .assignment import Assignment
+from ..grading.assignment import Assignment
+from .files import write_atomic
 
 __all__ = ["STOPPED", "combine", "document", "earlier_entries", "gradebook_text", "gradescope",
-           "path_problem", "shown", "stopped", "to_csv", "write_atomic", "write_gradescope"]
+           "shown", "stopped", "to_csv", "write_gradescope"]
 
 Entry = Mapping[str, object]
 
@@ -187,29 +186,6 @@ def _inert(text: str) -> str:
     return f"'{text}" if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all: an interrupted write leaves the old file
-    (or none), never half a report. The file gets the mode a plain ``open`` would give it."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        # mkstemp makes the file private (0600); a report is meant to be read and uploaded.
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # the only way to read it is to set it, so set it straight back
-    os.umask(mask)
-    return mask
-
-
 def write_gradescope(path: str | Path, doc: Mapping[str, object], execution_time: float,
                      *, folder: bool) -> list[Path]:
     """``results.json`` at ``path`` for one submission; with ``folder`` (several submissions),
@@ -238,21 +214,6 @@ def write_gradescope(path: str | Path, doc: Mapping[str, object], execution_time
 def _ran(sub: Mapping[str, object]) -> float:
     """Seconds the submission's graded scripts ran, by their walls."""
     return sum(_num(e.get("wall")) for e in _exercises(sub))
-
-
-def path_problem(path: Path, *, folder: bool) -> str | None:
-    """Why a report cannot be written at ``path`` (a file, or with ``folder`` a folder of
-    files), or None. Checked before grading, so that a wrong path costs no grading time."""
-    if folder and path.exists() and not path.is_dir():
-        return f"{path} is a file, where a folder of <submission>.json files is written"
-    if not folder and path.is_dir():
-        return f"{path} is a folder, where the report file is written"
-    ancestor = next((p for p in path.parents if p.exists()), None)
-    if ancestor is not None and not ancestor.is_dir():
-        return f"{ancestor} is a file, so nothing can be written under it"
-    if ancestor is not None and not os.access(ancestor, os.W_OK | os.X_OK):
-        return f"{ancestor} is not writable"
-    return None
 
 
 def earlier_entries(path: Path, assignment: Assignment

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from .model import list_schedule
-from .svg import Record, number, timeline_svg
+from ..core.model import list_schedule
+from .records import Record, number
+from .svg import timeline_svg
 
 __all__ = ["build_page"]
 

@@ -8,21 +8,14 @@ escaped: labels and messages can come from student code.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from html import escape
 
-from .picture import lanes, render
-from .sink import Interval
+from ..core.picture import lanes
+from ..core.sink import Interval
+from .records import Record, number, record_intervals, record_main_pid, record_names
 
-__all__ = [
-    "number",
-    "record_intervals",
-    "record_names",
-    "record_picture",
-    "timeline_svg",
-]
-
-Record = Mapping[str, object]
+__all__ = ["timeline_svg"]
 
 WIDTH = 760
 LABEL = 128
@@ -35,64 +28,6 @@ AXIS = 34
 # Colour by task, so the same task reads the same in every row; eight hues that stay apart in
 # print and for the common colour-vision deficiencies.
 PALETTE = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bb5566", "#999933")
-
-
-def number(value: object) -> float | None:
-    """A finite float from a record field, or ``None`` when it is absent or not a number."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        result = float(value)
-    except ValueError:
-        return None
-    return result if math.isfinite(result) else None
-
-
-def record_intervals(record: Record) -> list[Interval]:
-    """The record's intervals; entries that are not well-formed are skipped, not fatal."""
-    raw = record.get("intervals")
-    out: list[Interval] = []
-    if not isinstance(raw, Sequence):
-        return out
-    for item in raw:
-        if not isinstance(item, Mapping):
-            continue
-        try:
-            out.append(Interval.from_dict(dict(item)))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
-
-
-def record_names(record: Record) -> dict[int, str]:
-    """Task index to its duration in tutorial seconds, the name a bar carries."""
-    durations = record.get("durations")
-    if not isinstance(durations, Sequence) or isinstance(durations, str):
-        return {}
-    names: dict[int, str] = {}
-    for k, d in enumerate(durations):
-        value = number(d)
-        if value is not None:
-            names[k] = f"{value:g}"
-    return names
-
-
-def _main_pid(record: Record) -> int | None:
-    pid = number(record.get("main_pid"))
-    return None if pid is None else int(pid)
-
-
-def record_picture(record: Record, width: int = 80) -> str:
-    """The text timeline of a record, in ``width`` columns; times are relative to its start."""
-    return render(
-        record_intervals(record),
-        width=width,
-        main_pid=_main_pid(record),
-        origin=0.0,
-        expected=number(record.get("expected_wall")),
-        names=record_names(record),
-        span=number(record.get("wall")),
-    )
 
 
 def _step(total: float) -> float:
@@ -125,7 +60,7 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
     intervals = record_intervals(record)
     if not intervals:
         return '<p class="empty">No intervals were recorded.</p>'
-    main_pid = _main_pid(record)
+    main_pid = record_main_pid(record)
     names = record_names(record)
     rows = lanes(intervals, main_pid)
     # A graded script's sleeps carry no task index (a Process task cannot say which it is),

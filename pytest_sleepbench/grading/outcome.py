@@ -1,0 +1,52 @@
+"""A run's terms and its result: the limits a script runs under, and what the grader saw of it
+(exit, wall, output, records), which the checks judge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .record import Recording
+
+__all__ = ["Limits", "Outcome"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall: float
+    """Seconds the main process may run before the whole run is killed."""
+    memory: int = 1 << 30
+    """Bytes of address space per process (RLIMIT_AS)."""
+    processes: int = 64
+    """Processes the run may have at once (RLIMIT_NPROC, exact when running as its own user)."""
+    output: int = 1 << 20
+    """Bytes of stdout plus stderr kept; more ends the run."""
+    file_size: int = 64 << 20
+    scratch: int = 32 << 20
+    """Bytes each private temporary folder (/tmp, /var/tmp, /dev/shm) holds, when namespaced."""
+
+
+@dataclass
+class Outcome:
+    returncode: int | None
+    wall: float
+    """Seconds from launching the interpreter to the main process's exit (or its kill)."""
+    origin: float
+    """The clock stamp at launch, so intervals can be placed on the run's own time axis."""
+    timed_out: bool = False
+    flooded: bool = False
+    stdout: list[tuple[float, str]] = field(default_factory=list)
+    """Lines of output with their arrival time, seconds after launch."""
+    stderr: str = ""
+    leftovers: list[str] = field(default_factory=list)
+    """Processes of the run still alive a grace period after the main process ended."""
+    recording: Recording = field(default_factory=Recording)
+    main_pid: int = 0
+    isolated: bool = False
+    """Whether the run had a user id or a user namespace of its own."""
+    sandbox: str = "none"
+    """The isolation level in force (see :mod:`.isolation`)."""
+    forged: tuple[str, ...] = ()
+    """Why the run's records disagree with what the grader observed; empty if they agree."""
+    inner: dict[int, int] = field(default_factory=dict)
+    """The pid each process that sent records has in the run's own pid namespace (what the
+    script sees), by its pid in the grader's (what intervals and ``main_pid`` hold)."""
