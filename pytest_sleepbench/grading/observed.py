@@ -1,0 +1,148 @@
+"""A graded run seen through the model, and the verdict of one check on it.
+
+:class:`Observed` is one run's tasks, strands, schedule and picture, and the judge's
+:class:`~..core.judge.Measurement` of it; :class:`Check` is one check's pass, fail (with its
+explanation) or skip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..core import timeline as tl
+from ..core.bounds import share
+from ..core.calibrate import Calibration
+from ..core.judge import STAGGER, Kind, Measurement, Verdict
+from ..core.lesson import POOL_PATTERNS, PROCESS_PATTERNS
+from ..core.model import Schedule, list_schedule
+from ..core.picture import render
+from ..core.sink import Interval
+from ..core.verdict import message
+from .outcome import Outcome
+
+__all__ = ["Check", "Observed", "allowance", "stderr_end", "tail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    """``pass``, ``fail`` or ``skip``."""
+    message: str = ""
+    late: bool = False
+    """Only the upper time bound failed, which a moment of load can explain."""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One run seen through the model: its tasks, strands, schedule and picture."""
+
+    pattern: str
+    durations: tuple[float, ...]
+    unit: float
+    outcome: Outcome
+    tasks: tuple[Interval, ...]
+    """Sleeps longer than zero, each with a task index (submission index for pool tasks,
+    otherwise the order they started in)."""
+
+    @classmethod
+    def of(cls, pattern: str, durations: Sequence[float], unit: float, outcome: Outcome
+           ) -> Observed:
+        slept = [i for i in outcome.recording.intervals if i.seconds > 0]
+        tagged = pattern in POOL_PATTERNS and all(i.task is not None for i in slept)
+        tasks = tuple(i if tagged else dataclasses.replace(i, task=k)
+                      for k, i in enumerate(slept))
+        return cls(pattern, tuple(durations), unit, outcome, tasks)
+
+    @property
+    def origin(self) -> float:
+        started = self.outcome.recording.started
+        return self.outcome.origin if started is None else started
+
+    @property
+    def wall(self) -> float:
+        """Seconds from the main interpreter reaching the hook (before any of the script ran)
+        to its exit; interpreter start-up, which no schedule accounts for, is left out."""
+        return self.outcome.origin + self.outcome.wall - self.origin
+
+    @property
+    def strands(self) -> int:
+        """Distinct (process, thread) pairs that slept: the workers the run really had."""
+        return len({(i.pid, i.tid) for i in self.tasks})
+
+    @property
+    def workers(self) -> int:
+        return len(tl.processes(self.tasks))
+
+    @property
+    def schedule(self) -> Schedule:
+        workers = 1 if self.pattern == "serial" else max(self.strands, 1)
+        return list_schedule([d * self.unit for d in self.durations], workers)
+
+    def picture(self) -> str:
+        if not self.tasks:
+            return "(no time.sleep call was recorded)"
+        names = {i.task: i.label for i in self.tasks if i.task is not None}
+        return render(self.tasks, main_pid=self.outcome.main_pid, origin=self.origin,
+                      expected=self.schedule.makespan, names=names)
+
+    def fail(self, name: str, title: str, expected: str, observed: str) -> Check:
+        return Check(name, "fail", message(f"{name}: {title}", expected, observed,
+                                           self.picture()))
+
+    def judged(self, verdict: Verdict) -> Check:
+        """The check of the judge's ``verdict``: a property the machine could not show is
+        not held against the script, and says so."""
+        if verdict.kind is Kind.PASS:
+            return Check(verdict.check, "pass")
+        if verdict.kind is Kind.UNSHOWN:
+            return Check(verdict.check, "skip", message(
+                f"{verdict.check}: not judged: {verdict.title}", verdict.expected,
+                f"{verdict.observed}; this machine could not show it at unit {self.unit:g}s, "
+                "so it is not held against the script", self.picture()))
+        checked = self.fail(verdict.check, verdict.title, verdict.expected, verdict.observed)
+        return dataclasses.replace(checked, late=verdict.kind is Kind.LATE)
+
+    def measurement(self, calibration: Calibration, tolerance: float, xdist_workers: int
+                    ) -> Measurement:
+        """The run as the judge reads it: owing the strands that slept, each worker allowed
+        its calibrated stagger, widened when pytest-xdist workers outnumber the cores."""
+        pids = {i.pid for i in self.tasks} - {self.outcome.main_pid}
+        rec = self.outcome.recording
+        ready = rec.ready
+        first_wait = min(rec.waits, default=float("inf"))
+        return Measurement(
+            durations=tuple(d * self.unit for d in self.durations),
+            tasks=self.tasks,
+            owed_workers=1 if self.pattern == "serial" else max(self.strands, 1),
+            tolerance=tolerance,
+            stagger=allowance(self, calibration, xdist_workers),
+            starts={pid: ready[pid] for pid in pids if pid in ready},
+            origin=self.origin,
+            held_back=any(t > first_wait for t in rec.launches) if rec.launches else None,
+            single_use=self.pattern in PROCESS_PATTERNS,
+            unit=self.unit,
+        )
+
+
+def allowance(o: Observed, calibration: Calibration, xdist_workers: int) -> float:
+    if o.pattern in (*PROCESS_PATTERNS, *POOL_PATTERNS):
+        return STAGGER * calibration.startup * share(xdist_workers, calibration.cores)
+    return 0.0
+
+
+def tail(text: str, lines: int = 6) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
+    return "\n    ".join(kept) if kept else "(nothing on stderr)"
+
+
+def stderr_end(outcome: Outcome) -> str:
+    """The end of stderr, where there is any, as a message's last lines."""
+    if not outcome.stderr.strip():
+        return ""
+    return f"\n  stderr ends with:\n    {tail(outcome.stderr)}"

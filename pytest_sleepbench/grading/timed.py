@@ -1,0 +1,169 @@
+"""The checks a graded run is timed for: its tasks overlapped as the schedule over its workers
+owes, its sleeps and its wall fit the model's bounds, and its results came back in the order
+the exercise promises. Each verdict comes from the core's judge where the core has the rule.
+
+Expectations come from the schedule model built with the workers the run really had (the
+processes and threads that slept), so correct code passes on a grader with any number of cores.
+Lower time bounds are physical (a sleep never ends early); upper bounds add what calibration
+measured on this machine, and the measured cost of a script that only imports the lesson's
+modules in the sandbox.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from ..core import judge as rules
+from ..core import timeline as tl
+from ..core.bounds import wall_bounds
+from ..core.calibrate import Calibration
+from ..core.judge import Kind
+from ..core.lesson import POOL_PATTERNS
+from ..core.model import Schedule, list_schedule
+from .observed import Check, Observed, stderr_end
+
+__all__ = ["order", "overlap", "timing"]
+
+
+def overlap(o: Observed, calibration: Calibration, tolerance: float, xdist_workers: int
+             ) -> Check:
+    if not o.tasks:
+        return o.fail("overlap", "no sleeps were recorded", "the tasks' sleeps",
+                      "none: time.sleep was not called, or was replaced"
+                      f"{stderr_end(o.outcome)}")
+    m = o.measurement(calibration, tolerance, xdist_workers)
+    if o.pattern == "serial":
+        return o.judged(rules.serial(m))
+    rec = o.outcome.recording
+    first_wait = min(rec.waits, default=float("inf"))
+    late = [t for t in rec.launches if t > first_wait]
+    if late:
+        # Structural evidence, whatever the unit: correct code makes every task available
+        # before it waits for any of them.
+        return o.fail("overlap", "the main process waited for a task before starting the next",
+                      "every task started or submitted before the first join or result",
+                      f"{len(late)} task(s) started or submitted after the main process had "
+                      f"waited for one (first wait at {first_wait - o.origin:.3f}s, a later "
+                      f"start at {late[0] - o.origin:.3f}s); peak concurrency {m.peak}")
+    return o.judged(rules.overlap(m))
+
+
+def _same(a: Sequence[float], b: Sequence[float]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) < 1e-6 for x, y in zip(a, b, strict=True))
+
+
+def _listing(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: float,
+            xdist_workers: int) -> Check:
+    durations = [d * o.unit for d in o.durations]
+    schedule = o.schedule
+    slept = sorted(i.seconds / o.unit for i in o.tasks)
+    if not _same(slept, sorted(o.durations)):
+        # The model is built from the exercise's durations; a run of other sleeps, or of none
+        # (whose wall a slow pool start can stretch past the lower bound), is not the run the
+        # bounds describe.
+        return o.fail("timing", "the tasks did not sleep the durations the exercise asks for",
+                      f"sleeps of {_listing(o.durations)} tutorial second(s)",
+                      f"sleeps of {_listing(slept)}" if slept else
+                      "no sleep: time.sleep was not called, or was replaced")
+
+    if o.pattern == "serial":
+        lower = sum(durations)
+    else:
+        # However many workers it had, a run cannot beat its longest task, nor its work
+        # spread evenly over the strands that really slept.
+        lower = max(max(durations, default=0.0),
+                    sum(durations) / max(o.strands, 1))
+    bounds = wall_bounds(
+        lower=lower, ideal=schedule.makespan, calibration=calibration,
+        process_starts=0 if o.pattern == "serial" else max(o.workers, 1),
+        pool=o.pattern in POOL_PATTERNS, chain=schedule.chain, tolerance=tolerance,
+        xdist_workers=xdist_workers,
+    )
+    upper = bounds.upper + 2 * baseline
+    if o.pattern != "serial" and o.tasks:
+        # The sleeps' own stamps, on one clock, before the wall: how long they spread is
+        # free of interpreter start and exit, so tasks run one after another show here even
+        # when the wall's margins would hide them (a unit of 2-task work is about what
+        # those margins add under load).
+        staggered = rules.machine_schedule(o.measurement(calibration, tolerance, xdist_workers),
+                                           max(o.strands, 1))
+        allowed = staggered.makespan + tolerance * (staggered.chain + 2)
+        span = max(i.end for i in o.tasks) - min(i.start for i in o.tasks)
+        spread = rules.wall(
+            span, 0.0, allowed, what="the tasks' sleeps",
+            expected=f"the tasks' sleeps within {allowed:.3f}s of the first one's start (model "
+            f"{schedule.makespan:.3f}s over {schedule.workers} worker(s), plus calibrated "
+            "start-up and jitter)",
+            observed=f"{span:.3f}s from the first sleep's start to the last one's end")
+        if spread.kind is not Kind.PASS:
+            return o.judged(spread)
+    return o.judged(rules.wall(
+        o.wall, lower, upper, what="the script",
+        expected=f"between {lower:.3f}s and {upper:.3f}s (model {schedule.makespan:.3f}s over "
+        f"{schedule.workers} worker(s), plus calibrated start-up and {baseline:.3f}s "
+        "imports and interpreter exit)",
+        observed=f"{o.wall:.3f}s from the script's first line to its exit"))
+
+
+def _labels(o: Observed, order: Sequence[int]) -> str:
+    return ", ".join(f"{o.durations[i]:g}" if i < len(o.durations) else "?" for i in order)
+
+
+def order(o: Observed, tolerance: float) -> Check:
+    if o.pattern not in ("map", "as_completed"):
+        return Check("order", "skip", f"the {o.pattern} exercise prescribes no order")
+    n = len(o.durations)
+    got = list(o.outcome.recording.delivered)
+    api = o.outcome.recording.api
+    if not got and "multiprocessing.Pool" in api and not any(
+            u.startswith("ProcessPoolExecutor.") for u in api):
+        # Only where the exercise's construct was not used at all: a decoy Pool beside it
+        # must not excuse results that were never read.
+        return Check("order", "skip", "results went through multiprocessing.Pool, whose order "
+                     "the grader does not follow (the exercise asks for ProcessPoolExecutor)")
+    if not got:
+        return o.fail("order", "the results were never read",
+                      f"the results of {n} pool task(s) received by the main process",
+                      "none received")
+    if sorted(got) != list(range(n)):
+        return o.fail("order", "not every task's result reached the main process",
+                      f"the results of {n} pool task(s)",
+                      f"{len(got)} result(s) received ({_labels(o, got)})")
+
+    def label(task: int) -> str:
+        return _labels(o, [task])
+
+    if o.pattern == "map":
+        return o.judged(rules.input_order(got, n, label))
+    ends = {i.task: i.end for i in o.tasks if i.task is not None}
+    verdict = rules.completion_order(ends, got, tolerance, label)
+    if verdict.kind is not Kind.PASS:
+        return o.judged(verdict)
+    schedules = _schedules_from_starts(o)
+    if any(s.allows(got, tolerance) for s in schedules):
+        return Check("order", "pass")
+    schedule = schedules[0]
+    return o.fail(
+        "order", "tasks did not finish in an order the schedule allows",
+        f"{schedule.describe_order(tolerance, [f'{d:g}' for d in o.durations])} "
+        f"({schedule.workers} worker(s), ties within {tolerance * 1000:.0f} ms)",
+        _labels(o, got),
+    )
+
+
+def _schedules_from_starts(o: Observed) -> list[Schedule]:
+    """The list schedules over the workers as they really started. Which free worker takes
+    the next task is a race the executor does not promise, so every pairing of the start
+    times with the workers is one the run may have followed (for up to four workers)."""
+    firsts = sorted(min(i.start for i in o.tasks if i.pid == pid) - o.origin
+                    for pid in tl.processes(o.tasks))
+    workers = max(len(firsts), 1)
+    durations = [d * o.unit for d in o.durations]
+    pairings = itertools.permutations(firsts) if len(firsts) <= 4 else iter([tuple(firsts)])
+    return [list_schedule(durations, workers, list(p)) for p in pairings] or [
+        list_schedule(durations, workers)]
