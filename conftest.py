@@ -1,4 +1,5 @@
-"""Every test in this repository must leave no process of its own behind."""
+"""Every test in this repository must leave no process of its own behind; and the fixture
+the core and plugin tests share."""
 
 from __future__ import annotations
 
@@ -6,6 +7,14 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
+from hypothesis import settings
+
+from pytest_sleepbench.core.bench import Bench
+
+# The model's properties are pure arithmetic; a deadline would time the machine's load, not
+# the code, and fail under it.
+settings.register_profile("sleepbench", deadline=None)
+settings.load_profile("sleepbench")
 
 # Helpers that multiprocessing starts once and keeps for the life of the process.
 _KEPT = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
@@ -34,3 +43,13 @@ def _no_process_left_behind() -> Iterator[None]:
         _, alive = psutil.wait_procs([psutil.Process(p) for p in left if psutil.pid_exists(p)],
                                         timeout=2)
         assert not alive, f"the test left processes alive: {[p.pid for p in alive]}"
+
+
+@pytest.fixture
+def bench(sleepbench: Bench) -> Bench:
+    """The plugin's own fixture (so margins widen as they should under pytest-xdist) at a unit
+    of 20 ms, several times the machine's start-up and scheduling noise yet quick, and with
+    fork unless a test names another start method."""
+    sleepbench.unit = 0.02
+    sleepbench.start_method = "fork"
+    return sleepbench

@@ -14,16 +14,6 @@ from pytest_sleepbench.core.calibrate import Calibration
 from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.verdict import SleepbenchAssertion
 
-UNIT = 0.02
-
-
-@pytest.fixture
-def bench(sleepbench: Bench) -> Bench:
-    # The plugin's own fixture, so margins widen as they should under pytest-xdist.
-    sleepbench.unit = UNIT
-    sleepbench.start_method = "fork"
-    return sleepbench
-
 
 def test_a_serial_run_in_disguise_is_not_parallel(bench: Bench) -> None:
     # Real intervals of tasks run one after another, presented as if a pool had run them.
@@ -35,7 +25,7 @@ def test_a_serial_run_in_disguise_is_not_parallel(bench: Bench) -> None:
 
 
 def test_processes_joined_one_by_one_do_not_overlap(bench: Bench) -> None:
-    probe = bench.probe(UNIT)
+    probe = bench.probe(bench.unit)
     for _ in range(3):
         p = multiprocessing.get_context("fork").Process(target=probe)
         p.start()
@@ -74,7 +64,7 @@ def test_an_overlapping_run_is_not_serial(bench: Bench) -> None:
 
 def test_a_run_too_fast_for_its_sleeps_is_impossible(bench: Bench) -> None:
     run = bench.run("serial", [1, 2])
-    faked = dataclasses.replace(run, wall=2 * UNIT, again=None)
+    faked = dataclasses.replace(run, wall=2 * run.unit, again=None)
     with pytest.raises(SleepbenchAssertion, match="took less time than its sleeps allow"):
         faked.assert_serial()
 
@@ -179,7 +169,7 @@ def test_a_pool_that_really_had_one_worker_is_judged_as_serial(bench: Bench) -> 
     run.check()
     with pytest.raises(SleepbenchAssertion, match="all tasks ran in one process"):
         run.assert_parallel()
-    assert run.expected_wall == pytest.approx(2 * UNIT)
+    assert run.expected_wall == pytest.approx(2 * run.unit)
 
 
 def test_serial_work_in_child_processes_breaks_the_serial_pattern(bench: Bench) -> None:

@@ -17,13 +17,6 @@ from pytest_sleepbench.core.run import Run
 from pytest_sleepbench.core.verdict import SleepbenchAssertion, SleepbenchInconclusive
 
 
-@pytest.fixture
-def bench(sleepbench: Bench) -> Bench:
-    sleepbench.unit = 0.02
-    sleepbench.start_method = "fork"
-    return sleepbench
-
-
 def _started_late(bench: Bench, lag: float) -> Run:
     """A real two-task submit run whose second worker is recorded as ready ``lag`` seconds
     after the first had taken both tasks, and which cannot measure again."""

@@ -9,15 +9,6 @@ import pytest
 from pytest_sleepbench.core.bench import Bench
 from pytest_sleepbench.core.lesson import DEFAULT_DURATIONS, PATTERNS, START_METHODS
 
-UNIT = 0.02
-
-
-@pytest.fixture
-def bench(sleepbench: Bench) -> Bench:
-    # The plugin's own fixture, so margins widen as they should under pytest-xdist.
-    sleepbench.unit = UNIT
-    return sleepbench
-
 
 @pytest.mark.parametrize("start_method", START_METHODS)
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -34,7 +25,7 @@ def test_each_pattern_keeps_its_own_promises(bench: Bench, pattern: str, start_m
     pids = {i.pid for i in run.intervals}
     if pattern == "serial":
         assert pids == {os.getpid()}
-        assert run.wall >= sum(durations) * UNIT
+        assert run.wall >= sum(durations) * run.unit
     else:
         assert os.getpid() not in pids
     if pattern in ("processes", "process_loop"):
@@ -62,8 +53,10 @@ def test_as_completed_delivers_in_the_order_tasks_finished(
 ) -> None:
     run = bench.run("as_completed", [5, 4, 3, 2, 1], workers=2, start_method=start_method)
     ends = run.finishes()
-    assert run.workers == 2
-    assert run.wall >= 8 * UNIT, "two workers cannot beat the list schedule's 8 units"
+    # Asked for, not owed: a spawn worker a busy machine starts late may leave the other to do
+    # every task, which the judge weighs in assert_completion_order, from readiness.
+    assert run.requested_workers == 2
+    assert run.wall >= 8 * run.unit, "two workers cannot beat the list schedule's 8 units"
     for earlier, later in zip(run.delivered, run.delivered[1:], strict=False):
         assert ends[earlier] <= ends[later] + run.tolerance
     run.assert_completion_order()
@@ -91,8 +84,8 @@ def test_the_model_uses_the_workers_the_run_really_had(bench: Bench) -> None:
     assert run.requested_workers == 2
     assert run.workers == 2
     # Over two workers the 3 runs alone while the three 1s share the other: 3 units, not 6.
-    assert run.expected_wall == pytest.approx(3 * UNIT)
-    assert run.wall >= 3 * UNIT
+    assert run.expected_wall == pytest.approx(3 * run.unit)
+    assert run.wall >= 3 * run.unit
     run.check()
 
 

@@ -16,11 +16,6 @@ from pytest_sleepbench.core.lesson import START_METHODS
 SLEEP = 0.05
 
 
-@pytest.fixture
-def bench(sleepbench: Bench) -> Bench:
-    return sleepbench
-
-
 def test_threads_overlap(bench: Bench) -> None:
     probe = bench.probe(SLEEP)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import psutil
+import pytest
 
 from pytest_sleepbench.grading.assignment import Assignment, parse
 from pytest_sleepbench.grading.grade import grade_exercise
@@ -74,6 +75,8 @@ def run_processes() -> list[psutil.Process]:
 
 
 ROOT = os.geteuid() == 0
+#: For a test that grades in the sandbox, which isolates each run by a user id of its own.
+needs_root = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
 
 
 def grade_script(folder: Path, ident: str, source: str, limit: float, /, **extra: object
@@ -88,3 +91,19 @@ def grade_script(folder: Path, ident: str, source: str, limit: float, /, **extra
                            assignment)
     assert not run_processes(), "a process of the run outlived the grading"
     return entry
+
+
+def statuses(entry: dict[str, object]) -> dict[str, str]:
+    """Each check's status in a graded entry, by name."""
+    return {c["name"]: c["status"] for c in checks_of(entry)}
+
+
+def checks_of(entry: dict[str, object]) -> list[dict[str, str]]:
+    checks = entry["checks"]
+    assert isinstance(checks, list)
+    return checks
+
+
+def message_of(entry: dict[str, object], name: str) -> str:
+    """The message of the check ``name`` in a graded entry."""
+    return str(next(c["message"] for c in checks_of(entry) if c["name"] == name))

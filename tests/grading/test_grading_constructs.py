@@ -7,7 +7,16 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from grading_support import FAST, ROOT, course, fast_assignment, run_processes, submission
+from grading_support import (
+    FAST,
+    course,
+    fast_assignment,
+    message_of,
+    needs_root,
+    run_processes,
+    statuses,
+    submission,
+)
 
 from pytest_sleepbench.grading.assignment import Assignment, Exercise, parse
 from pytest_sleepbench.grading.checks import (
@@ -17,8 +26,6 @@ from pytest_sleepbench.grading.checks import (
 )
 from pytest_sleepbench.grading.grade import discover, grade_exercise
 from pytest_sleepbench.grading.sandbox import REIMPORT, Limits, run_script
-
-pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
 
 TASK = """\
     import time
@@ -34,18 +41,7 @@ def _exercise(assignment: Assignment, ident: str) -> Exercise:
     return next(e for e in assignment.exercises if e.id == ident)
 
 
-def _statuses(entry: dict[str, object]) -> dict[str, str]:
-    checks = entry["checks"]
-    assert isinstance(checks, list)
-    return {c["name"]: c["status"] for c in checks}
-
-
-def _message(entry: dict[str, object], name: str) -> str:
-    checks = entry["checks"]
-    assert isinstance(checks, list)
-    return str(next(c["message"] for c in checks if c["name"] == name))
-
-
+@needs_root
 def test_a_script_that_chooses_spawn_itself_is_judged_by_spawn_costs(tmp_path: Path) -> None:
     # The grader's own start method is fork; ten spawn starts cost far more than ten forks,
     # and correct code that asks for spawn must not lose points for it.
@@ -63,10 +59,11 @@ def test_a_script_that_chooses_spawn_itself_is_judged_by_spawn_costs(tmp_path: P
     """})
     entry = grade_exercise(folder, _exercise(assignment, "ex2_1"), assignment)
     assert entry["status"] == "pass", [
-        _message(entry, name) for name, status in _statuses(entry).items() if status == "fail"]
+        message_of(entry, name) for name, status in statuses(entry).items() if status == "fail"]
     assert not run_processes()
 
 
+@needs_root
 def test_as_completed_read_without_result_still_gives_the_order(tmp_path: Path) -> None:
     assignment = fast_assignment()
     folder = submission(tmp_path / "futures", {"ex3_2_as_completed.py": TASK + """\
@@ -79,9 +76,10 @@ def test_as_completed_read_without_result_still_gives_the_order(tmp_path: Path) 
                 print(f)  # the future itself, never its result
     """})
     entry = grade_exercise(folder, _exercise(assignment, "ex3_2"), assignment)
-    assert _statuses(entry)["order"] == "pass", entry["checks"]
+    assert statuses(entry)["order"] == "pass", entry["checks"]
 
 
+@needs_root
 def test_map_with_a_chunksize_runs_as_the_script_asks(tmp_path: Path) -> None:
     assignment = fast_assignment()
     folder = submission(tmp_path / "chunks", {"ex3_3_map.py": TASK + """\
@@ -95,6 +93,7 @@ def test_map_with_a_chunksize_runs_as_the_script_asks(tmp_path: Path) -> None:
     assert entry["status"] == "pass", entry["checks"]
 
 
+@needs_root
 def test_multiprocessing_pool_is_named_not_called_nothing(tmp_path: Path) -> None:
     assignment = fast_assignment()
     folder = submission(tmp_path / "pool", {"ex3_3_map.py": TASK + """\
@@ -105,14 +104,15 @@ def test_multiprocessing_pool_is_named_not_called_nothing(tmp_path: Path) -> Non
             print(pool.map(task, [5, 4, 3, 2, 1]))
     """})
     entry = grade_exercise(folder, _exercise(assignment, "ex3_3"), assignment)
-    statuses = _statuses(entry)
-    assert statuses["api"] == "fail"
-    assert "multiprocessing.Pool" in _message(entry, "api")
-    assert statuses["order"] == "skip"
-    assert "multiprocessing.Pool" in _message(entry, "order")
-    assert statuses["uses_processes"] == "pass" and statuses["overlap"] == "pass"
+    seen = statuses(entry)
+    assert seen["api"] == "fail"
+    assert "multiprocessing.Pool" in message_of(entry, "api")
+    assert seen["order"] == "skip"
+    assert "multiprocessing.Pool" in message_of(entry, "order")
+    assert seen["uses_processes"] == "pass" and seen["overlap"] == "pass"
 
 
+@needs_root
 def test_children_that_die_on_an_unguarded_script_fail_main_guard(tmp_path: Path) -> None:
     assignment = fast_assignment('start_method = "forkserver"')
     folder = submission(tmp_path / "unguarded", {"ex2_processes.py": TASK + """\
@@ -126,13 +126,14 @@ def test_children_that_die_on_an_unguarded_script_fail_main_guard(tmp_path: Path
     p2.join()
     """})
     entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
-    assert _statuses(entry)["main_guard"] == "fail"
-    assert 'if __name__ == "__main__":' in _message(entry, "main_guard")
-    assert "stderr ends with" in _message(entry, "overlap")
+    assert statuses(entry)["main_guard"] == "fail"
+    assert 'if __name__ == "__main__":' in message_of(entry, "main_guard")
+    assert "stderr ends with" in message_of(entry, "overlap")
     assert entry["score"] == 0
     assert not run_processes()
 
 
+@needs_root
 def test_a_serial_run_in_disguise_is_not_measured_again(tmp_path: Path) -> None:
     # Its overlap check fails on structure, so no second measurement can change the grade.
     # At the default unit: at 20 ms, one unit of two-task work is about what the spread's
@@ -148,13 +149,13 @@ def test_a_serial_run_in_disguise_is_not_measured_again(tmp_path: Path) -> None:
             p.join()
     """})
     entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
-    statuses = _statuses(entry)
-    assert statuses["overlap"] == "fail"
-    assert "waited for a task before starting the next" in _message(entry, "overlap")
+    seen = statuses(entry)
+    assert seen["overlap"] == "fail"
+    assert "waited for a task before starting the next" in message_of(entry, "overlap")
     # Its sleeps spread over both units; on a quiet machine timing sees that too, but under
     # load the calibrated margins approach one unit of two-task work, so only its not
     # being measured again is asserted.
-    assert "first attempt" not in _message(entry, "timing")
+    assert "first attempt" not in message_of(entry, "timing")
 
 
 def test_only_a_late_wall_alone_earns_a_second_measurement() -> None:
@@ -197,16 +198,18 @@ def test_a_folder_with_nothing_to_grade_is_one_submission_with_every_file_missin
 
 
 
+@needs_root
 def test_a_misnamed_file_is_named_in_the_missing_verdict(tmp_path: Path) -> None:
     assignment = fast_assignment()
     folder = submission(tmp_path / "erin", {"Ex2_Processes.py": TASK})
     entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
     assert entry["status"] == "missing"
-    message = _message(entry, "runs")
+    message = message_of(entry, "runs")
     assert "no file matching 'ex2_processes*.py'" in message
     assert "Ex2_Processes.py" in message
 
 
+@needs_root
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_every_child_process_stamps_when_it_could_first_run(tmp_path: Path, method: str) -> None:
     folder = submission(tmp_path / method, {"ex2_processes.py": TASK + f"""\
@@ -232,6 +235,7 @@ def test_every_child_process_stamps_when_it_could_first_run(tmp_path: Path, meth
         assert born is None  # a birth the script reports is not believed
 
 
+@needs_root
 def test_processes_started_late_by_their_parent_fail_timing_not_overlap(tmp_path: Path) -> None:
     # The parent spins for four units between the starts, so the second child cannot run its
     # task beside the first. It waited for no task, and a parent the machine preempted looks
@@ -252,13 +256,14 @@ def test_processes_started_late_by_their_parent_fail_timing_not_overlap(tmp_path
             p.join()
     """})
     entry = grade_exercise(folder, _exercise(assignment, "ex2"), assignment)
-    statuses = _statuses(entry)
-    assert statuses["overlap"] != "fail", entry["checks"]
-    assert statuses["timing"] == "fail"
-    assert "the tasks' sleeps took more time than the schedule allows" in _message(
+    seen = statuses(entry)
+    assert seen["overlap"] != "fail", entry["checks"]
+    assert seen["timing"] == "fail"
+    assert "the tasks' sleeps took more time than the schedule allows" in message_of(
         entry, "timing")
 
 
+@needs_root
 def test_every_child_of_the_main_guard_run_imports_the_script_afresh(tmp_path: Path) -> None:
     folder = submission(tmp_path / "imports", {"ex2_processes.py": """\
     import multiprocessing as mp

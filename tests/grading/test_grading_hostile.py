@@ -3,7 +3,6 @@ process of the run outlives it."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -143,7 +142,6 @@ def test_killing_the_parent_is_refused(tmp_path: Path) -> None:
     """)
     assert verdict["runs"] == "fail"
     assert "PermissionError" in verdict["_messages"]
-    assert os.getpid() > 0  # still here
 
 
 def test_fake_printed_timings_do_not_count(tmp_path: Path) -> None:

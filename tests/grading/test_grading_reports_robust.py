@@ -17,21 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_grading_faults as faults
 from grading_support import EXAMPLES, copy_reference, course, submission
+from session_support import (
+    ASSIGNMENT,
+    SLOW,
+    assert_nothing_left,
+    find_victim,
+    finish,
+    start_session,
+)
 
 from pytest_sleepbench.report.gradebook import to_csv, write_gradescope
-
-pytest.importorskip("xdist")
 
 # Two of the built-in exercises: quick, and enough to tell a kept entry from a replaced one.
 COURSE = course("ex1", "ex2")
 REPORTS = ("--sleepbench-json=out/grades.json", "--sleepbench-csv=out/grades.csv",
            "--sleepbench-gradescope=out/gs")
 INTERRUPTED = "runs: not graded: the session was interrupted before this exercise was graded"
-
-scratch = faults.scratch
-course = faults.course
 
 
 @pytest.fixture
@@ -138,11 +140,11 @@ def test_pytest_timeout_stopping_an_exercise_leaves_a_not_graded_entry(
     pytester: pytest.Pytester,
 ) -> None:
     copy_reference(pytester.path / "subs" / "good", "ex1_serial.py")
-    submission(pytester.path / "subs" / "victim", {faults.SLOW: """\
+    submission(pytester.path / "subs" / "victim", {SLOW: """\
         import threading
         threading.Event().wait(120)
     """})
-    (pytester.path / "course.toml").write_text(faults.ASSIGNMENT)
+    (pytester.path / "course.toml").write_text(ASSIGNMENT)
     pytester.makepyfile(short_timeout=TIMEOUT)
     result = _grade(pytester, "-p", "short_timeout", "--sleepbench-json=out/grades.json",
                     "--sleepbench-csv=out/grades.csv")
@@ -294,16 +296,16 @@ def test_a_partial_run_without_a_json_report_warns_it_holds_only_the_selection(
 
 @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["alone", "xdist"])
 def test_an_interrupted_session_marks_what_it_did_not_grade(
-    course: Path, scratch: Path, workers: tuple[str, ...]
+    slow_course: Path, scratch: Path, workers: tuple[str, ...]
 ) -> None:
-    session = faults._start(course, scratch, *workers)
-    faults._victim(scratch, session)
+    session = start_session(slow_course, scratch, *workers)
+    find_victim(scratch, session)
     os.killpg(session.pid, signal.SIGINT)
-    code, log = faults._finish(session, course)
+    code, log = finish(session, slow_course)
 
     assert code == pytest.ExitCode.INTERRUPTED, log
-    faults._assert_nothing_left(scratch, course)
-    doc = json.loads((course / "out" / "grades.json").read_text())
+    assert_nothing_left(scratch, slow_course)
+    doc = json.loads((slow_course / "out" / "grades.json").read_text())
     subs = {s["name"]: s for s in doc["submissions"]}
     assert sorted(subs) == ["good", "other", "victim"], "every submission keeps its place"
     stopped = []
@@ -318,7 +320,7 @@ def test_an_interrupted_session_marks_what_it_did_not_grade(
     if not workers:
         # Alone, the submissions are graded in name order, so these finished before the victim.
         assert stopped == ["victim"]
-    assert subs["victim"]["exercises"][0]["file"] == faults.SLOW
+    assert subs["victim"]["exercises"][0]["file"] == SLOW
     assert (f"sleepbench: the gradebook is incomplete: {len(stopped)} exercise(s) were not "
             "graded: the session was interrupted before them; they score 0") in log, log
     assert ["victim", "stopped", "0/10"] in [line.split() for line in log.splitlines()], log

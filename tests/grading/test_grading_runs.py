@@ -8,29 +8,23 @@ import os
 from pathlib import Path
 
 import pytest
-from grading_support import FAST, ROOT, copy_reference, fast_assignment, run_processes, submission
+from grading_support import (
+    FAST,
+    copy_reference,
+    fast_assignment,
+    message_of,
+    needs_root,
+    run_processes,
+    statuses,
+    submission,
+)
 
 from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
 from pytest_sleepbench.grading.checks import Check
 from pytest_sleepbench.grading.grade import discover, grade_exercise, score
 
-pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
 
-
-def _statuses(entry: dict[str, object]) -> dict[str, str]:
-    return {c["name"]: c["status"] for c in _checks(entry)}
-
-
-def _checks(entry: dict[str, object]) -> list[dict[str, str]]:
-    checks = entry["checks"]
-    assert isinstance(checks, list)
-    return checks
-
-
-def _message(entry: dict[str, object], name: str) -> str:
-    return next(c["message"] for c in _checks(entry) if c["name"] == name)
-
-
+@needs_root
 @pytest.mark.parametrize("method", ["forkserver", "spawn"])
 def test_as_completed_follows_the_schedule_under_every_start_method(
     tmp_path: Path, method: str
@@ -48,6 +42,7 @@ def test_as_completed_follows_the_schedule_under_every_start_method(
     assert not run_processes()
 
 
+@needs_root
 def test_a_script_that_waits_without_sleeping_misses_the_upper_bound(tmp_path: Path) -> None:
     assignment = fast_assignment()
     ex = next(e for e in assignment.exercises if e.id == "ex1")
@@ -58,10 +53,10 @@ def test_a_script_that_waits_without_sleeping_misses_the_upper_bound(tmp_path: P
         select.select([], [], [], 0.5)  # half a second the model knows nothing about
     """})
     entry = grade_exercise(folder, ex, assignment)
-    statuses = _statuses(entry)
-    assert statuses["overlap"] == "pass" and statuses["uses_processes"] == "pass"
-    assert statuses["timing"] == "fail"
-    message = _message(entry, "timing")
+    seen = statuses(entry)
+    assert seen["overlap"] == "pass" and seen["uses_processes"] == "pass"
+    assert seen["timing"] == "fail"
+    message = message_of(entry, "timing")
     assert "took more time than the schedule allows" in message
     assert "the first attempt took" in message
     assert entry["score"] == pytest.approx(round(10 * 5 / 6, 2))  # 5 of 6 judged checks
@@ -77,7 +72,7 @@ def test_a_learner_folder_is_one_submission_and_a_class_folder_many(tmp_path: Pa
     assert [name for name, _ in discover(tmp_path / "class", assignment)] == ["amy", "bob"]
 
 
-def test_scores_share_points_over_judged_checks() -> None:
+def test_scores_share_points_over_judgedchecks_of() -> None:
     checks = [Check("runs", "pass"), Check("api", "fail"), Check("order", "skip"),
               Check("timing", "pass")]
     assert score(checks, 9) == 6
@@ -190,6 +185,7 @@ def test_an_assignment_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) ->
         load(tmp_path / "latin.toml")
 
 
+@needs_root
 def test_durations_come_from_the_assignment(tmp_path: Path) -> None:
     assignment = fast_assignment()
     ex = dataclasses.replace(next(e for e in assignment.exercises if e.id == "ex1"),
@@ -197,8 +193,8 @@ def test_durations_come_from_the_assignment(tmp_path: Path) -> None:
     folder = copy_reference(tmp_path / "ref", "ex1_serial.py")  # sleeps 1 then 2
     entry = grade_exercise(folder, ex, assignment)
     assert entry["status"] == "fail"
-    assert _statuses(entry)["timing"] == "fail"
-    message = _message(entry, "timing")
+    assert statuses(entry)["timing"] == "fail"
+    message = message_of(entry, "timing")
     assert "expected: sleeps of 1, 1 tutorial second(s)" in message
     assert "observed: sleeps of 1, 2" in message
 
@@ -213,6 +209,7 @@ def test_the_report_keeps_each_exercise_s_own_time_limit() -> None:
     assert listed["timeout"] == 7 and limits["ex2"] == 3 and limits["ex1"] is None
 
 
+@needs_root
 def test_the_main_guard_verdict_does_not_rest_on_the_shorter_sleeps_of_its_first_try(
     tmp_path: Path,
 ) -> None:
@@ -232,7 +229,7 @@ def test_the_main_guard_verdict_does_not_rest_on_the_shorter_sleeps_of_its_first
             time.sleep(15)
     """})
     entry = grade_exercise(folder, ex, assignment)
-    assert _statuses(entry)["main_guard"] == "pass", _message(entry, "main_guard")
+    assert statuses(entry)["main_guard"] == "pass", message_of(entry, "main_guard")
     assert not run_processes()
 
 
