@@ -221,7 +221,7 @@ def test_a_child_killed_mid_run_is_reported(bench: Bench) -> None:
 
 @pytest.mark.parametrize(
     ("durations", "error"),
-    [([], "needs at least one duration"), ([1, -1], "not negative"),
+    [([], "non-empty list"), ([1, -1], "non-negative"),
      ([float("inf")], "finite")],
 )
 def test_durations_are_checked_before_anything_runs(
@@ -236,7 +236,7 @@ def test_durations_are_checked_before_anything_runs(
     [("123", None, TypeError, "durations must be"), ([True, 1], None, TypeError, "numbers"),
      ([1, 1], 1.5, TypeError, "workers must be a whole number"),
      ([1, 1], True, TypeError, "workers must be a whole number"),
-     ([1, -1], None, ValueError, "not negative")],
+     ([1, -1], None, ValueError, "non-negative")],
 )
 def test_wrong_arguments_are_named_before_anything_runs(
     bench: Bench, durations: object, workers: object, error: type[Exception], says: str,

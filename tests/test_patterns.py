@@ -95,7 +95,7 @@ def test_the_model_uses_the_workers_the_run_really_had(bench: Bench) -> None:
         ("threads", {}, "unknown pattern 'threads'"),
         ("processes", {"workers": 2}, "workers= applies to"),
         ("map", {"workers": 0}, "at least 1"),
-        ("map", {"start_method": "teleport"}, "start method 'teleport' is not available"),
+        ("map", {"start_method": "teleport"}, "start method must be one of .*, got 'teleport'"),
     ],
 )
 def test_bad_arguments_say_what_is_wrong(

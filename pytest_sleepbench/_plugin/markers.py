@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeGuard, TypeVar
 
 import pytest
 
-from ..core.lesson import PATTERNS, POOL_PATTERNS
+from ..core.lesson import PATTERNS, POOL_PATTERNS, durations_problem, start_method_problem
 
 __all__ = ["LINES", "PatternMarker", "WallMarker", "or_fail", "pattern_marker", "wall_marker"]
 
@@ -78,11 +77,10 @@ def _real(value: object) -> TypeGuard[int | float]:
 def _durations(marker: pytest.Mark, value: object, name: str) -> tuple[float, ...] | None:
     if value is None:
         return None
-    # An empty list would make a schedule of nothing, which any call satisfies.
-    if (not isinstance(value, Sequence) or isinstance(value, str | bytes) or not value
-            or not all(_real(v) and math.isfinite(v) and v >= 0 for v in value)):
-        raise _bad(marker, f"{name} must be a non-empty list of finite, non-negative numbers "
-                           f"(not bools), got {value!r}")
+    problem = durations_problem(value, name)
+    if problem is not None:
+        raise _bad(marker, problem)
+    assert isinstance(value, Sequence)
     return tuple(float(v) for v in value)
 
 
@@ -122,9 +120,9 @@ def _arguments(
 
 
 def _start_method(marker: pytest.Mark, value: object) -> str | None:
-    methods = multiprocessing.get_all_start_methods()
-    if value is not None and value not in methods:
-        raise _bad(marker, f"start_method must be one of {', '.join(methods)}, got {value!r}")
+    problem = None if value is None else start_method_problem(value, "start_method")
+    if problem is not None:
+        raise _bad(marker, problem)
     return None if value is None else str(value)
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
-from ..core.lesson import DEFAULT_UNIT, default_start_method
+from ..core.lesson import DEFAULT_UNIT, default_start_method, start_method_problem
 
 __all__ = ["Settings", "add_options", "resolve", "xdist_workers"]
 
@@ -50,11 +49,9 @@ def _positive_float(what: str) -> Callable[[str], float]:
 
 
 def _start_method(text: str) -> str:
-    methods = multiprocessing.get_all_start_methods()
-    if text not in methods:
-        raise argparse.ArgumentTypeError(
-            f"start method must be one of {', '.join(methods)}, got {text!r}"
-        )
+    problem = start_method_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 

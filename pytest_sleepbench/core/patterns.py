@@ -29,6 +29,9 @@ from .lesson import (
     POOL_PATTERNS,
     PROCESS_PATTERNS,
     default_start_method,
+    durations_problem,
+    durations_type_problem,
+    start_method_problem,
 )
 from .sink import Interval, Sink
 
@@ -121,14 +124,12 @@ def check_arguments(
     """Raise ``ValueError`` naming what is wrong with a pattern's arguments, before running."""
     if pattern not in DEFAULT_DURATIONS:
         raise ValueError(f"unknown pattern {pattern!r}; expected one of {', '.join(PATTERNS)}")
-    if isinstance(durations, str | bytes) or not isinstance(durations, Sequence):
-        raise TypeError(f"durations must be a sequence of numbers, got {durations!r}")
-    if not durations:
-        raise ValueError(f"{pattern} needs at least one duration")
-    if any(isinstance(d, bool) or not isinstance(d, int | float) for d in durations):
-        raise TypeError(f"durations must be numbers of tutorial seconds, got {list(durations)}")
-    if any(not math.isfinite(d) or d < 0 for d in durations):
-        raise ValueError(f"durations must be finite and not negative, got {list(durations)}")
+    problem = durations_type_problem(durations)
+    if problem is not None:
+        raise TypeError(problem)
+    problem = durations_problem(durations)
+    if problem is not None:
+        raise ValueError(problem)
     if not (math.isfinite(unit) and unit > 0):
         raise ValueError(f"unit must be a positive number of seconds, got {unit}")
     if workers is not None and pattern not in POOL_PATTERNS:
@@ -137,10 +138,8 @@ def check_arguments(
         raise TypeError(f"workers must be a whole number, got {workers!r}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    methods = multiprocessing.get_all_start_methods()
-    if start_method is not None and start_method not in methods:
-        raise ValueError(f"start method {start_method!r} is not available here; "
-                         f"expected one of {', '.join(methods)}")
+    if start_method is not None and (problem := start_method_problem(start_method)):
+        raise ValueError(problem)
 
 
 def execute(

@@ -7,7 +7,6 @@ TOML syntax errors included (at the line and column ``tomllib`` reports).
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import re
 import sys
@@ -17,7 +16,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
 
-from ..core.lesson import DEFAULT_DURATIONS, PATTERNS
+from ..core.lesson import DEFAULT_DURATIONS, PATTERNS, durations_problem, start_method_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -193,9 +192,8 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
     unit = _number(data, "unit", bad, required=True,
                    why="it is the real seconds one tutorial second lasts, e.g. `unit = 0.05`")
     method = data.get("start_method")
-    if method is not None and method not in multiprocessing.get_all_start_methods():
-        raise bad(f"start_method {method!r} is not available here", "start_method",
-                  fix=f"use one of {', '.join(multiprocessing.get_all_start_methods())}")
+    if method is not None and (problem := start_method_problem(method, "start_method")):
+        raise bad(problem, "start_method")
     tables = data.get("exercise")
     if isinstance(tables, dict):
         raise bad("[exercise] is a single table, not a list of exercises", "exercise",
@@ -339,12 +337,11 @@ def _exercise(table: object, k: int, bad: _Bad) -> Exercise:
                   "files", "file", k, fix="end the glob in `.py`, e.g. `ex1_serial*.py`")
     points = _number(table, "points", bad, k, least=0, why="e.g. `points = 10`")
     durations = table.get("durations", DEFAULT_DURATIONS[str(pattern)])
-    seconds = [_finite(d) for d in (durations if isinstance(durations, list | tuple) else [])]
-    positive = tuple(s for s in seconds if s is not None and s > 0)
-    if not positive or len(positive) != len(seconds):
-        raise bad(f"durations must be a non-empty list of positive numbers, got {durations!r}",
-                  "durations", k, fix="they are the tutorial seconds of the tasks, and a sleep "
-                  "of 0 is never recorded, so even correct code would fail timing")
+    problem = durations_problem(durations, positive=True)
+    if problem is not None:
+        raise bad(problem, "durations", k, fix="they are the tutorial seconds of the tasks, "
+                  "and a sleep of 0 is never recorded, so even correct code would fail timing")
+    positive = tuple(float(d) for d in durations)
     timeout = (_number(table, "timeout", bad, k, most=_DAY, why=_TIMEOUT_WHY)
                if "timeout" in table else None)
     return Exercise(
