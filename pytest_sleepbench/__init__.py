@@ -42,7 +42,7 @@ _HOMES = {
     "SleepbenchInconclusive": "verdict",
     "Timeline": "timeline",
     "list_schedule": "model",
-    "run_pattern": "run",
+    "run_pattern": "runner",
 }
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from . import markers
-from .settings import resolve, xdist_workers
+from .settings import marked, resolve, xdist_workers
 
 if TYPE_CHECKING:
     from ..core.bench import Bench
@@ -45,7 +45,7 @@ def sleepbench_run(request: pytest.FixtureRequest, sleepbench: Bench) -> Run:
             "the sleepbench_run fixture needs @pytest.mark.sleepbench(pattern) on the test"
         )
     mark = markers.or_fail(markers.pattern_marker, marker)
-    settings = resolve(request.config, {"unit": mark.unit, "start_method": mark.start_method})
+    settings = marked(resolve(request.config), mark.unit, mark.start_method)
     return sleepbench.run(mark.pattern, mark.durations, workers=mark.workers,
                           start_method=settings.start_method, unit=settings.unit)
 

@@ -7,6 +7,7 @@ validated where it enters, and a bad one is a usage error that names where it ca
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import pytest
 
 from ..core.lesson import DEFAULT_UNIT, default_start_method, start_method_problem
 
-__all__ = ["Settings", "add_options", "resolve", "xdist_workers"]
+__all__ = ["Settings", "add_options", "marked", "resolve", "xdist_workers"]
 
 
 UNIT_HELP = (
@@ -31,6 +32,9 @@ TOLERANCE_HELP = (
     "seconds within which two finishes count as a tie, also added per scheduling event to "
     "upper time bounds; 'auto' (default) derives it from the measured jitter"
 )
+
+
+_SETTINGS_KEY = pytest.StashKey["Settings"]()
 
 
 def _positive_float(what: str) -> Callable[[str], float]:
@@ -92,29 +96,34 @@ def _from_ini(config: pytest.Config, name: str, parse: Callable[[str], object]) 
         raise pytest.UsageError(f"ini option {name}: {err}") from None
 
 
-def resolve(config: pytest.Config, overrides: dict[str, object] | None = None) -> Settings:
-    """The settings in force: ``overrides`` (from a marker) over command line over ini."""
-    over = overrides or {}
+def resolve(config: pytest.Config) -> Settings:
+    """The session's settings, command line over ini, resolved once (at configure, where a bad
+    ini value stops the run before any test) and kept on the config."""
+    found = config.stash.get(_SETTINGS_KEY, None)
+    if found is not None:
+        return found
 
-    def pick(key: str, option: str, ini: str, parse: Callable[[str], object],
-             default: object) -> object:
-        if over.get(key) is not None:
-            return over[key]
+    def pick(option: str, parse: Callable[[str], object], default: object) -> object:
         cli = config.getoption(option)
         if cli is not None:
             return cli
-        from_ini = _from_ini(config, ini, parse)
+        from_ini = _from_ini(config, option, parse)
         return default if from_ini is None else from_ini
 
-    unit = pick("unit", "sleepbench_unit", "sleepbench_unit", _positive_float("unit"),
-                DEFAULT_UNIT)
-    method = pick("start_method", "sleepbench_start_method", "sleepbench_start_method",
-                  _start_method, default_start_method())
-    tolerance = pick("tolerance", "sleepbench_tolerance", "sleepbench_tolerance", _tolerance,
-                     "auto")
+    unit = pick("sleepbench_unit", _positive_float("unit"), DEFAULT_UNIT)
+    method = pick("sleepbench_start_method", _start_method, default_start_method())
+    tolerance = pick("sleepbench_tolerance", _tolerance, "auto")
     assert isinstance(unit, float | int) and isinstance(method, str)
     assert tolerance == "auto" or isinstance(tolerance, float | int)
-    return Settings(float(unit), method, None if tolerance == "auto" else float(tolerance))
+    found = Settings(float(unit), method, None if tolerance == "auto" else float(tolerance))
+    config.stash[_SETTINGS_KEY] = found
+    return found
+
+
+def marked(settings: Settings, unit: float | None, start_method: str | None) -> Settings:
+    """``settings`` with what a marker names in their place."""
+    return dataclasses.replace(settings, unit=settings.unit if unit is None else unit,
+                               start_method=start_method or settings.start_method)
 
 
 def xdist_workers() -> int:
