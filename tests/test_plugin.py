@@ -199,6 +199,34 @@ def test_the_wall_marker_lets_the_test_finish_and_reports_the_measurement(
     ])
 
 
+def test_a_wall_marker_with_workers_fails_code_wider_than_it_says(
+    pytester: pytest.Pytester
+) -> None:
+    # Twenty tasks of 50 ms over three workers cannot take less than a third of a second; a
+    # forgotten cap that runs all twenty at once takes one task's time.
+    pytester.makepyfile("""
+        import time, pytest
+        from concurrent.futures import ThreadPoolExecutor
+
+        @pytest.mark.sleepbench_wall(parallel=[0.05] * 20, workers=3)
+        def test_capped():
+            with ThreadPoolExecutor(3) as pool:
+                list(pool.map(time.sleep, [0.05] * 20))
+
+        @pytest.mark.sleepbench_wall(parallel=[0.05] * 20, workers=3)
+        def test_uncapped():
+            with ThreadPoolExecutor(20) as pool:
+                list(pool.map(time.sleep, [0.05] * 20))
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*test_uncapped*",
+        "*took less time than allowed",
+        "*expected: parallel over 3 worker(s) over * (model 0.350s): between 0.333s and *",
+    ])
+
+
 def test_no_sleepbench_turns_the_plugin_off(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_uses_it(sleepbench): pass")
     result = pytester.runpytest_subprocess("-p", "no:sleepbench")
