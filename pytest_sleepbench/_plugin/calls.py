@@ -28,6 +28,11 @@ from .settings import resolve, xdist_workers
 
 __all__ = ["CallChecks"]
 
+# The wall marker's verdict on a test, for its report: (expected, walls, model, message or "").
+_WALL = pytest.StashKey[tuple[str, list[float], float | None, str]]()
+# A reason taken from a failure outside sleepbench is cut to this many lines for the reports.
+_REASON_LINES = 12
+
 _REPEATABLE = (
     "keep a test with sleepbench_wall repeatable: when only the upper bound fails, its call "
     "runs once more with the same fixtures"
@@ -90,7 +95,9 @@ class CallChecks:
     ) -> None:
         bounds, what = self._wall_bounds(mark)
         expected = f"{what}: between {bounds.lower:.3f}s and {bounds.upper:.3f}s"
+        model = None if mark.serial is None and mark.parallel is None else bounds.ideal
         walls = [elapsed]
+        item.stash[_WALL] = (expected, walls, model, "")
         if elapsed > bounds.upper:
             # Only the upper bound failed, which a moment of load can do: the noise policy
             # measures once more (the same fixtures, a second call) and reports both.
@@ -98,15 +105,14 @@ class CallChecks:
         if bounds.holds(walls[-1]):
             return
         too = "less" if walls[-1] < bounds.lower else "more"
-        pytest.fail(
-            message(
-                f"sleepbench_wall: the test's call phase took {too} time than allowed",
-                expected,
-                " then ".join(f"{w:.3f}s" for w in walls),
-                _picture(getattr(item, "funcargs", {}).get("sleepbench")),
-            ),
-            pytrace=False,
+        text = message(
+            f"sleepbench_wall: the test's call phase took {too} time than allowed",
+            expected,
+            " then ".join(f"{w:.3f}s" for w in walls),
+            _picture(getattr(item, "funcargs", {}).get("sleepbench")),
         )
+        item.stash[_WALL] = (expected, walls, model, text)
+        pytest.fail(text, pytrace=False)
 
     def _wall_bounds(self, mark: markers.WallMarker) -> tuple[Bounds, str]:
         if mark.serial is None and mark.parallel is None:
@@ -141,13 +147,46 @@ class CallChecks:
         report = yield
         if call.excinfo is not None and call.excinfo.errisinstance(SleepbenchInconclusive):
             setattr(report, INCONCLUSIVE_ATTR, True)
+        if call.when != "call":
+            return report
         bench = getattr(item, "funcargs", {}).get("sleepbench")
-        if call.when == "call" and isinstance(bench, Bench):
-            records: list[RunRecord] = [run.to_record() for run in bench.runs]
+        records: list[RunRecord] = []
+        if isinstance(bench, Bench):
+            records = [run.to_record() for run in bench.runs]
             if bench.probed:
                 records.append(bench.timeline.to_record())
+        wall = item.stash.get(_WALL, None)
+        if wall is not None:
+            records.append(_wall_record(wall))
+        if report.failed and call.excinfo is not None and not any(
+                c.get("status") == "fail" for r in records for c in _checks(r)):
+            # Failed outside sleepbench (the test's own assert, an error): each record says
+            # so, or its report would show only passed checks on a failed test.
+            reason = "\n".join(call.excinfo.exconly().splitlines()[:_REASON_LINES])
+            for record in records:
+                record["checks"] = [*_checks(record), {
+                    "name": "test", "status": "fail",
+                    "message": f"the test failed outside sleepbench's checks:\n{reason}"}]
+        if records:
             setattr(report, RECORDS_ATTR, records)
         return report
+
+
+def _wall_record(wall: tuple[str, list[float], float | None, str]) -> RunRecord:
+    """The wall marker's verdict as a record of its own, so the summary and the HTML show it
+    beside the test's runs."""
+    expected, walls, model, text = wall
+    return {
+        "pattern": "wall", "workers": "-", "wall": walls[-1], "expected_wall": model,
+        "earlier_walls": walls[:-1], "intervals": [],
+        "checks": [{"name": "wall", "status": "fail" if text else "pass",
+                    "message": text or f"expected {expected}"}],
+    }
+
+
+def _checks(record: RunRecord) -> list[dict[str, object]]:
+    checks = record.get("checks")
+    return [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
 
 
 def _markers(item: pytest.Item) -> tuple[markers.PatternMarker | None, markers.WallMarker | None]:
@@ -180,16 +219,16 @@ def _repeat(
     wall = now() - start
     if error is not None:
         # Whatever the second call raised, the first measurement is why it ran at all.
-        pytest.fail(
-            message(
-                "sleepbench_wall: the test's call phase took more time than allowed, "
-                "and its repeat raised",
-                expected,
-                f"{first:.3f}s, then {_described(error, item.config.rootpath)}",
-                f"  {_REPEATABLE}\n\n{picture}",
-            ),
-            pytrace=False,
+        text = message(
+            "sleepbench_wall: the test's call phase took more time than allowed, "
+            "and its repeat raised",
+            expected,
+            f"{first:.3f}s, then {_described(error, item.config.rootpath)}",
+            f"  {_REPEATABLE}\n\n{picture}",
         )
+        expected, walls, model, _ = item.stash[_WALL]
+        item.stash[_WALL] = (expected, walls, model, text)
+        pytest.fail(text, pytrace=False)
     _check_run(funcargs, pattern)
     return wall
 

@@ -25,8 +25,9 @@ def configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, "sleepbench-html")
 
 
-def _failed_check(record: dict[str, object]) -> bool:
-    """Whether a sleepbench check failed on the run, and so already showed its picture.
+def _drawn_elsewhere(record: dict[str, object]) -> bool:
+    """Whether the record's picture is not for the timelines section: a sleepbench check
+    failed on the run, and so already showed it, or it is a wall marker's, with none.
 
     A test can also fail by its own assert after a run that passed every check; that run's
     picture is shown like a passing one, since no failure message drew it.
@@ -34,7 +35,10 @@ def _failed_check(record: dict[str, object]) -> bool:
     checks = record.get("checks")
     if not isinstance(checks, list):
         return False
-    return any(isinstance(c, dict) and c.get("status") == "fail" for c in checks)
+    # The test's own failure (see calls.py) drew no picture; a wall record has no intervals.
+    return record.get("pattern") == "wall" or any(
+        isinstance(c, dict) and c.get("status") == "fail" and c.get("name") != "test"
+        for c in checks)
 
 
 class ReportPlugin:
@@ -68,7 +72,7 @@ class ReportPlugin:
         # trylast: after the session's table of runs, which these pictures illustrate.
         tr = terminalreporter
         if self.timeline:
-            shown = [r for r in self.config.stash.get(RUNS_KEY, []) if not _failed_check(r)]
+            shown = [r for r in self.config.stash.get(RUNS_KEY, []) if not _drawn_elsewhere(r)]
             if shown:
                 tr.section("sleepbench timelines")
                 width = self.config.get_terminal_writer().fullwidth

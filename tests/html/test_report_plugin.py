@@ -79,10 +79,41 @@ def test_html_report_of_a_session(suite: pytest.Pytester) -> None:
     articles = doc.having("article", "run")
     assert len(articles) == RUNS
     assert sum("fail" in a["class"].split() for a in articles) == 2
-    assert len(doc.having("li", "fail")) == 1
+    # The fastest-first check, and test_broken's own assert, which its run's checks passed.
+    assert len(doc.having("li", "fail")) == 2
+    assert "the test failed outside sleepbench&#x27;s checks" in page
+    assert "a test that fails after its run" in page
     # Pattern runs have a model; probe timelines do not.
     assert len(doc.having("line", "expected")) == RUNS - 1
     assert "http" not in page and "<script" not in page
+
+
+def test_a_wall_marker_verdict_is_in_the_summary_and_the_report(
+    pytester: pytest.Pytester
+) -> None:
+    pytester.makepyfile("""
+        import time, pytest
+
+        @pytest.mark.sleepbench_wall(at_least=0.2)
+        def test_too_quick():
+            time.sleep(0.01)
+
+        @pytest.mark.sleepbench_wall(serial=[0.02, 0.02])
+        def test_serial():
+            time.sleep(0.02); time.sleep(0.02)
+    """)
+    result = pytester.runpytest("--sleepbench-html=report.html")
+    result.assert_outcomes(passed=1, failed=1)
+    lines = section(result.stdout.str(), "sleepbench runs")
+    assert any(re.match(r"wall +- +- +0\.0\d\ds  fail +failed .*test_too_quick", line)
+               for line in lines), lines
+    assert any(re.match(r"wall +- +0\.040s +0\.0\d\ds  pass +passed .*test_serial", line)
+               for line in lines), lines
+    page = (pytester.path / "report.html").read_text(encoding="utf-8")
+    doc = parse(page)
+    assert len(doc.having("li", "fail")) == 1
+    assert "sleepbench_wall: the test&#x27;s call phase took less time than allowed" in page
+    assert "No checks were recorded." not in page
 
 
 def test_timeline_option_draws_runs_without_a_failed_check_within_the_terminal_width(
