@@ -28,8 +28,20 @@ from .settings import resolve, xdist_workers
 
 __all__ = ["CallChecks"]
 
-# The wall marker's verdict on a test, for its report: (expected, walls, model, message or "").
-_WALL = pytest.StashKey[tuple[str, list[float], float | None, str]]()
+
+
+@dataclass
+class _WallVerdict:
+    """The wall marker's verdict on a test, kept for its report."""
+
+    expected: str
+    walls: list[float]
+    model: float | None
+    status: str = "pass"
+    text: str = ""
+
+
+_WALL = pytest.StashKey[_WallVerdict]()
 # A reason taken from a failure outside sleepbench is cut to this many lines for the reports.
 _REASON_LINES = 12
 
@@ -97,12 +109,13 @@ class CallChecks:
         expected = f"{what}: between {bounds.lower:.3f}s and {bounds.upper:.3f}s"
         model = None if mark.serial is None and mark.parallel is None else bounds.ideal
         walls = [elapsed]
-        item.stash[_WALL] = (expected, walls, model, "")
+        verdict = item.stash[_WALL] = _WallVerdict(expected, walls, model)
         if elapsed > bounds.upper:
             # Only the upper bound failed, which a moment of load can do: the noise policy
             # measures once more (the same fixtures, a second call) and reports both.
             walls.append(_repeat(item, setup, pattern, expected, elapsed))
         if bounds.holds(walls[-1]):
+            self._shown_parallel(item, mark, bounds, walls)
             return
         too = "less" if walls[-1] < bounds.lower else "more"
         text = message(
@@ -111,8 +124,25 @@ class CallChecks:
             " then ".join(f"{w:.3f}s" for w in walls),
             _picture(getattr(item, "funcargs", {}).get("sleepbench")),
         )
-        item.stash[_WALL] = (expected, walls, model, text)
+        verdict.status, verdict.text = "fail", text
         pytest.fail(text, pytrace=False)
+
+    def _shown_parallel(self, item: pytest.Item, mark: markers.WallMarker, bounds: Bounds,
+                        walls: list[float]) -> None:
+        """A parallel claim whose margins, on this machine now, also admit the tasks done one
+        after another shows nothing: inconclusive, never a silent pass."""
+        serial = sum(mark.parallel or ())
+        if mark.parallel is None or bounds.ideal >= serial or walls[-1] < serial:
+            return
+        verdict = item.stash[_WALL]
+        parts = (
+            "sleepbench_wall: the call took as long as its tasks one after another, within "
+            "margins this machine's load has made too wide to tell",
+            verdict.expected, " then ".join(f"{w:.3f}s" for w in walls),
+            f"  the tasks one after another take {serial:.3f}s, and the upper bound is "
+            f"{bounds.upper:.3f}s; on a quieter machine, or with longer tasks, it shows")
+        verdict.status, verdict.text = "inconclusive", message(*parts)
+        raise SleepbenchInconclusive(*parts)
 
     def _wall_bounds(self, mark: markers.WallMarker) -> tuple[Bounds, str]:
         if mark.serial is None and mark.parallel is None:
@@ -172,15 +202,14 @@ class CallChecks:
         return report
 
 
-def _wall_record(wall: tuple[str, list[float], float | None, str]) -> RunRecord:
+def _wall_record(wall: _WallVerdict) -> RunRecord:
     """The wall marker's verdict as a record of its own, so the summary and the HTML show it
     beside the test's runs."""
-    expected, walls, model, text = wall
     return {
-        "pattern": "wall", "workers": "-", "wall": walls[-1], "expected_wall": model,
-        "earlier_walls": walls[:-1], "intervals": [],
-        "checks": [{"name": "wall", "status": "fail" if text else "pass",
-                    "message": text or f"expected {expected}"}],
+        "pattern": "wall", "workers": "-", "wall": wall.walls[-1], "expected_wall": wall.model,
+        "earlier_walls": wall.walls[:-1], "intervals": [],
+        "checks": [{"name": "wall", "status": wall.status,
+                    "message": wall.text or f"expected {wall.expected}"}],
     }
 
 
@@ -226,8 +255,8 @@ def _repeat(
             f"{first:.3f}s, then {_described(error, item.config.rootpath)}",
             f"  {_REPEATABLE}\n\n{picture}",
         )
-        expected, walls, model, _ = item.stash[_WALL]
-        item.stash[_WALL] = (expected, walls, model, text)
+        verdict = item.stash[_WALL]
+        verdict.status, verdict.text = "fail", text
         pytest.fail(text, pytrace=False)
     _check_run(funcargs, pattern)
     return wall

@@ -24,6 +24,8 @@ class SessionPlugin:
         self.calls = False
         """Whether the call checks are registered."""
         config.stash[RUNS_KEY] = []
+        self.unshown: list[tuple[str, str]] = []
+        """Inconclusive tests and why: pytest shows failures' reasons, not these."""
 
     @pytest.hookimpl(tryfirst=True)  # before the terminal asks for the calibration line
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -54,6 +56,8 @@ class SessionPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = ("inconclusive" if getattr(report, INCONCLUSIVE_ATTR, False)
                    else report.outcome)
+        if outcome == "inconclusive":
+            self.unshown.append((report.nodeid, report.longreprtext))
         for record in getattr(report, RECORDS_ATTR, None) or []:
             self.config.stash[RUNS_KEY].append(
                 {**record, "nodeid": report.nodeid, "outcome": outcome,
@@ -94,6 +98,12 @@ class SessionPlugin:
         )
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.unshown:
+            terminalreporter.section("sleepbench inconclusive", yellow=True)
+            for nodeid, why in self.unshown:
+                terminalreporter.write_sep("_", nodeid, yellow=True)
+                for line in why.splitlines():
+                    terminalreporter.write_line(line)
         records = self.config.stash[RUNS_KEY]
         if not records:
             return
