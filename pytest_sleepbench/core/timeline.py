@@ -16,7 +16,7 @@ from .picture import message_width, render
 from .sink import Interval, Sink
 from .verdict import settle
 
-__all__ = ["Timeline", "chain_lower_bound", "peak", "processes"]
+__all__ = ["Timeline", "chain_lower_bound", "peak", "processes", "threads"]
 
 
 def peak(intervals: Sequence[Interval]) -> int:
@@ -28,6 +28,14 @@ def processes(intervals: Sequence[Interval]) -> list[int]:
     seen: dict[int, None] = {}
     for interval in sorted(intervals, key=lambda i: i.start):
         seen.setdefault(interval.pid, None)
+    return list(seen)
+
+
+def threads(intervals: Sequence[Interval]) -> list[tuple[int, int]]:
+    """(pid, thread id) pairs that ran tasks, in the order they first started one."""
+    seen: dict[tuple[int, int], None] = {}
+    for interval in sorted(intervals, key=lambda i: i.start):
+        seen.setdefault((interval.pid, interval.tid), None)
     return list(seen)
 
 
@@ -62,6 +70,11 @@ class Timeline:
     def processes(self) -> list[int]:
         return processes(self.intervals)
 
+    @property
+    def threads(self) -> list[tuple[int, int]]:
+        """(pid, thread id) of each thread that made calls: a lane of its own in pictures."""
+        return threads(self.intervals)
+
     def clear(self) -> None:
         self.sink.clear()
         self.checks.clear()
@@ -86,14 +99,13 @@ class Timeline:
 
     def picture(self, width: int | None = None, expected: float | None = None) -> str:
         return render(self.intervals, width=message_width() if width is None else width,
-                      main_pid=self.main_pid, expected=expected)
+                      main_pid=self.main_pid, expected=expected, by_thread=True)
 
     def _described(self, intervals: Sequence[Interval]) -> str:
-        pids = processes(intervals)
-        return (
-            f"{len(intervals)} interval(s) in {len(pids)} process(es), "
-            f"peak concurrency {peak(intervals)}"
-        )
+        pids, lanes = len(processes(intervals)), len(threads(intervals))
+        where = (f"{pids} process(es)" if lanes == pids
+                 else f"{lanes} thread(s) of {pids} process(es)")
+        return f"{len(intervals)} interval(s) in {where}, peak concurrency {peak(intervals)}"
 
     def _settle(self, verdict: Verdict, picture: str) -> None:
         __tracebackhide__ = True
