@@ -1,4 +1,7 @@
-"""The probe toolkit: what a timeline of calls from threads shows."""
+"""The probe toolkit: limits a timeline asserts (at most, exactly, a rate, an order).
+
+The rules are tested exactly on intervals written down by hand.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from pytest_sleepbench.core import limits
+from pytest_sleepbench.core.bench import Bench
+from pytest_sleepbench.core.bounds import auto_tolerance
+from pytest_sleepbench.core.calibrate import measured
+from pytest_sleepbench.core.judge import Kind
 from pytest_sleepbench.core.picture import render
 from pytest_sleepbench.core.sink import Interval, Sink
 from pytest_sleepbench.core.timeline import Timeline
-from pytest_sleepbench.core.verdict import SleepbenchAssertion
+from pytest_sleepbench.core.verdict import SleepbenchAssertion, SleepbenchInconclusive
 
 # Powers of two, so that "exactly a tolerance" is exact in floating point.
 TOL = 1 / 128
@@ -26,10 +34,175 @@ def timeline_of(tmp_path: Path, *intervals: Interval) -> Timeline:
     """A timeline whose sink holds ``intervals``, as calls in any process would write them."""
     sink = Sink.create(tmp_path / "probes.jsonl")
     Path(sink.path).write_text("".join(json.dumps(i.to_dict()) + "\n" for i in intervals))
-    return Timeline(sink, main_pid=1)
+    return Timeline(sink, main_pid=1, tolerance=TOL)
 
 
-# -- lanes -------------------------------------------------------------------------------------
+# -- at most, exactly -------------------------------------------------------------------------
+
+def test_calls_that_overlap_by_the_tolerance_only_touch() -> None:
+    touching = [iv(0, U), iv(U - TOL, 2 * U)]
+    assert limits.at_most(touching, 1, TOL).kind is Kind.PASS
+    overlapping = [iv(0, U), iv(U - 2 * TOL, 2 * U)]
+    verdict = limits.at_most(overlapping, 1, TOL)
+    assert verdict.kind is Kind.FAIL
+    assert verdict.observed.startswith("2 calls open at once")
+
+
+def test_a_crowd_is_named_by_the_calls_open_at_its_busiest_instant() -> None:
+    calls = [iv(0, U, "a"), iv(U / 2, 2 * U, "b"), iv(U, 3 * U, "c"), iv(U + U / 4, 3 * U, "d")]
+    assert limits.certain_peak(calls, TOL) == 3
+    assert limits.at_most(calls, 3, TOL).kind is Kind.PASS
+    verdict = limits.at_most(calls, 2, TOL)
+    assert verdict.kind is Kind.FAIL
+    assert verdict.observed == "3 calls open at once, started: b (at 31 ms), c (at 62 ms), " \
+                               "d (at 78 ms)"
+
+
+def test_calls_no_longer_than_the_tolerance_cannot_show_a_cap() -> None:
+    short = [iv(0, TOL / 2), iv(0, TOL / 2), iv(0, TOL / 2)]
+    verdict = limits.at_most(short, 2, TOL)
+    assert verdict.kind is Kind.UNSHOWN
+    assert "the shortest call lasted 3.9 ms" in verdict.observed
+    # One short call only touching a long one is no excess to explain.
+    assert limits.at_most([iv(0, U), iv(U - TOL / 2, U + TOL / 2)], 1, TOL).kind is Kind.PASS
+
+
+def test_exactly_n_fails_above_and_below(tmp_path: Path) -> None:
+    timeline = timeline_of(tmp_path, iv(0, 2 * U, "a"), iv(0, 2 * U, "b"), iv(U, 3 * U, "c"))
+    timeline.assert_peak(3)
+    with pytest.raises(SleepbenchAssertion, match="more than 2 of the recorded calls") as above:
+        timeline.assert_peak(2)
+    assert above.value.expected.startswith("peak concurrency exactly 2")
+    with pytest.raises(SleepbenchAssertion, match="did not run 4 at a time") as below:
+        timeline.assert_peak(4)
+    assert below.value.expected == "peak concurrency exactly 4"
+    assert [c["status"] for c in timeline.checks] == ["pass", "fail", "fail"]
+
+
+def test_an_overlap_within_the_tolerance_counts_either_way(tmp_path: Path) -> None:
+    timeline = timeline_of(tmp_path, iv(0, U), iv(U - TOL / 2, 2 * U))
+    timeline.assert_peak(1)
+    timeline.assert_peak(2)
+    timeline.assert_at_most(1)
+
+
+@pytest.mark.parametrize(("n", "error"), [(0, ValueError), (True, TypeError), (1.5, TypeError)])
+def test_a_cap_is_a_whole_number(tmp_path: Path, n: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="n must be"):
+        timeline_of(tmp_path, iv(0, U)).assert_at_most(n)  # type: ignore[arg-type]
+
+
+def test_a_cap_on_nothing_recorded_fails(tmp_path: Path) -> None:
+    with pytest.raises(SleepbenchAssertion, match="nothing was recorded"):
+        timeline_of(tmp_path).assert_at_most(1)
+    with pytest.raises(SleepbenchAssertion, match="did not run 2 at a time"):
+        timeline_of(tmp_path).assert_parallel(2)
+
+
+# -- rate -------------------------------------------------------------------------------------
+
+def test_a_start_may_seem_early_by_the_tolerance() -> None:
+    period = 4 * U
+    on_time = [iv(0, U), iv(U / 4, U), iv(period - TOL, period)]
+    assert limits.rate(on_time, 2, period, TOL).kind is Kind.PASS
+    early = [iv(0, U), iv(U / 4, U), iv(period - 2 * TOL, period)]
+    verdict = limits.rate(early, 2, period, TOL)
+    assert verdict.kind is Kind.FAIL
+    assert verdict.title == "more than 2 call(s) started within 0.250s"
+    assert verdict.observed.startswith("3 calls started within 234 ms")
+
+
+def test_the_window_slides_rather_than_resetting_on_the_clock() -> None:
+    # Two starts in [0, 0.25) and two in [0.25, 0.5): a fixed window sees no excess; the
+    # three in the 60 ms around 0.25 are one too many in a window that slides.
+    starts = [0.20, 0.24, 0.26, 0.30]
+    verdict = limits.rate([iv(s, s + 0.01, f"c{s}") for s in starts], 2, 0.25, TOL)
+    assert verdict.kind is Kind.FAIL
+    assert "4 calls started within 100 ms" in verdict.observed
+
+
+def test_a_limiter_letting_twice_through_fails_on_the_worst_window(tmp_path: Path) -> None:
+    # Bursts of four, a period apart: twice the two a period allowed.
+    timeline = timeline_of(tmp_path, *(iv(k // 4 * 2 * U, k // 4 * 2 * U + TOL, str(k))
+                                       for k in range(8)))
+    with pytest.raises(SleepbenchAssertion) as failed:
+        timeline.assert_rate(2, 2 * U)
+    assert str(failed.value).startswith(
+        "sleepbench: more than 2 call(s) started within 0.125s\n"
+        "  expected: at most 2 call(s) started in any 0.125s (a start may seem 7.8 ms early)\n"
+        "  observed: 4 calls started within 0 ms: 0 (at 0 ms), 1 (at 0 ms), 2 (at 0 ms), "
+        "3 (at 0 ms)\n\n")
+    assert timeline.checks[-1]["name"] == "rate"
+    timeline.assert_rate(4, 2 * U)
+
+
+def test_a_period_within_the_tolerance_cannot_show_a_rate(tmp_path: Path) -> None:
+    with pytest.raises(SleepbenchInconclusive, match="no longer than the tolerance"):
+        timeline_of(tmp_path, iv(0, U)).assert_rate(1, TOL)
+
+
+@pytest.mark.parametrize("period", [0, -1.0, float("nan"), float("inf")])
+def test_a_period_is_positive_and_finite(period: float) -> None:
+    with pytest.raises(ValueError, match="period must be"):
+        limits.rate([iv(0, U)], 1, period, TOL)
+
+
+# -- order ------------------------------------------------------------------------------------
+
+def test_starts_within_the_tolerance_may_swap() -> None:
+    tie = [iv(TOL, U, "a"), iv(0, U, "b")]
+    assert limits.order(tie, ["a", "b"], "start", TOL).kind is Kind.PASS
+    swapped = [iv(2 * TOL, U, "a"), iv(0, U, "b")]
+    verdict = limits.order(swapped, ["a", "b"], "start", TOL)
+    assert verdict.kind is Kind.FAIL
+    assert verdict.observed == "b, a (a started 0.016s after b, which was listed after it)"
+
+
+def test_ties_do_not_chain_into_a_swap() -> None:
+    # Each neighbour within the tolerance of the next, but c began two tolerances before a.
+    chain = [iv(2 * TOL, U, "a"), iv(TOL, U, "b"), iv(0, U, "c")]
+    verdict = limits.order(chain, ["a", "b", "c"], "start", TOL)
+    assert verdict.kind is Kind.FAIL
+    assert "a started 0.016s after c" in verdict.observed
+
+
+def test_order_by_end_reads_the_ends(tmp_path: Path) -> None:
+    timeline = timeline_of(tmp_path, iv(0, 3 * U, "slow"), iv(U, 2 * U, "fast"),
+                           iv(U, 2 * U, "other"))
+    timeline.assert_order(["slow", "fast"])
+    timeline.assert_order(["fast", "slow"], by="end")
+    with pytest.raises(SleepbenchAssertion, match="the calls did not end in the order given"):
+        timeline.assert_order(["slow", "fast"], by="end")
+
+
+def test_each_named_call_must_have_run_once(tmp_path: Path) -> None:
+    timeline = timeline_of(tmp_path, iv(0, U, "a"), iv(U, 2 * U, "b"), iv(2 * U, 3 * U, "b"))
+    with pytest.raises(SleepbenchAssertion) as failed:
+        timeline.assert_order(["a", "b", "c"])
+    assert failed.value.observed == "2 calls labelled b; no calls labelled c"
+
+
+@pytest.mark.parametrize(("labels", "by", "error", "says"), [
+    (["a"], "middle", ValueError, "by must be"),
+    ("ab", "start", ValueError, "non-empty sequence"),
+    ([], "start", ValueError, "non-empty sequence"),
+    (["a", "a"], "start", ValueError, "listed once"),
+    ([1], "start", TypeError, "labels are strings"),
+])
+def test_an_order_names_each_call_once(labels: object, by: str, error: type[Exception],
+                                       says: str) -> None:
+    with pytest.raises(error, match=says):
+        limits.order([iv(0, U, "a")], labels, by, TOL)  # type: ignore[arg-type]
+
+
+# -- tolerance and lanes ----------------------------------------------------------------------
+
+def test_a_bench_judges_limits_with_its_calibrated_tolerance() -> None:
+    with Bench(unit=0.02) as bench:
+        assert bench.timeline.tolerance == auto_tolerance(measured(bench.start_method), 0.02)
+    with Bench(tolerance=0.007) as bench:
+        assert bench.timeline.tolerance == 0.007
+
 
 def test_threads_get_rows_of_their_own(tmp_path: Path) -> None:
     # Two threads taking turns: packed by time they would share one row.

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from .bounds import auto_tolerance
+from .calibrate import measured
 from .lesson import DEFAULT_UNIT, default_start_method
 from .probe import AsyncProbe, Probe
 from .run import Run, run_pattern
@@ -88,8 +90,15 @@ class Bench:
     def timeline(self) -> Timeline:
         """Every interval the probes of this bench recorded, from any process or thread."""
         if self._timeline is None:
-            self._timeline = Timeline(self._sink("probes.jsonl"))
+            self._timeline = Timeline(self._sink("probes.jsonl"),
+                                      tolerance=self._probe_tolerance)
         return self._timeline
+
+    def _probe_tolerance(self) -> float:
+        """The bench's tolerance, or what a run at its unit and start method would get."""
+        if self.tolerance is not None:
+            return self.tolerance
+        return auto_tolerance(measured(self.start_method), self.unit)
 
     def probe(self, seconds: float) -> Probe:
         """A picklable callable that takes any arguments, sleeps ``seconds``, and records."""
