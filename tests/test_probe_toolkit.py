@@ -1,11 +1,16 @@
-"""The probe toolkit: limits a timeline asserts (at most, exactly, a rate, an order).
+"""The probe toolkit: limits a timeline asserts (at most, exactly, a rate, an order), and
+probes shaped by their arguments.
 
 The rules are tested exactly on intervals written down by hand.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
+import multiprocessing
+import pickle
 from pathlib import Path
 
 import pytest
@@ -215,3 +220,66 @@ def test_threads_get_rows_of_their_own(tmp_path: Path) -> None:
         "other pictures keep a row per process"
     with pytest.raises(SleepbenchAssertion, match="in 2 thread"):
         timeline.assert_parallel(2)
+
+
+# -- probes shaped by their arguments ---------------------------------------------------------
+
+def _length(seconds: float, *_: object, **__: object) -> float:
+    return seconds
+
+
+def _doubled(seconds: float, *_: object, **__: object) -> float:
+    return 2 * seconds
+
+
+def _named(seconds: float, name: str = "") -> str:
+    return f"{name}:{seconds:g}"
+
+
+def test_a_probe_sleeps_returns_and_is_labelled_by_its_arguments(sleepbench: Bench) -> None:
+    probe = sleepbench.probe(_length, returns=_doubled, label=_named)
+    assert probe(0.02, name="x") == 0.04
+    assert probe(0.01) == 0.02
+    first, second = sleepbench.timeline.intervals
+    assert (first.label, first.seconds, second.label, second.seconds) == ("x:0.02", 0.02,
+                                                                          ":0.01", 0.01)
+    assert first.elapsed >= 0.02 and second.elapsed >= 0.01
+
+
+def test_plain_values_are_returned_and_labels_default_to_the_arguments(sleepbench: Bench
+                                                                        ) -> None:
+    assert sleepbench.probe(0.0)(1, "two") is None
+    assert sleepbench.probe(0.0, returns=[1], label="fetch")(3) == [1]
+    assert [i.label for i in sleepbench.timeline.intervals] == ["1, 'two'", "fetch"]
+
+
+def test_what_a_function_says_to_sleep_is_checked_at_each_call(sleepbench: Bench) -> None:
+    probe = sleepbench.probe(_length)
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        probe(-1.0)
+    with pytest.raises(TypeError, match="number of seconds"):
+        probe("soon")
+    assert sleepbench.timeline.intervals == []
+
+
+def test_probes_of_module_functions_cross_a_spawn_boundary(sleepbench: Bench) -> None:
+    probe = sleepbench.probe(_length, returns=_doubled, label=_named)
+    assert pickle.loads(pickle.dumps(probe)) == probe
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        assert list(pool.map(probe, [0.03, 0.02], ["a", "b"])) == [0.06, 0.04]
+    timeline = sleepbench.timeline
+    assert sorted(i.label for i in timeline.intervals) == ["a:0.03", "b:0.02"]
+    assert len(timeline.processes) == 2
+
+
+def test_an_async_probe_takes_the_same_shapes(sleepbench: Bench) -> None:
+    probe = sleepbench.aprobe(_length, returns=_doubled, label=_named)
+
+    async def main() -> list[object]:
+        return list(await asyncio.gather(probe(0.03, "slow"), probe(0.01, "fast")))
+
+    assert asyncio.run(main()) == [0.06, 0.02]
+    timeline = sleepbench.timeline
+    timeline.assert_order(["fast:0.01", "slow:0.03"], by="end")
+    timeline.assert_peak(2)

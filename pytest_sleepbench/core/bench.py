@@ -8,7 +8,6 @@ This is what the ``sleepbench`` fixture hands a test, and it works the same outs
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from types import TracebackType
 from .bounds import auto_tolerance
 from .calibrate import measured
 from .lesson import DEFAULT_UNIT, default_start_method
-from .probe import AsyncProbe, Probe
+from .probe import AsyncProbe, Label, Probe, Seconds, checked_seconds
 from .run import Run, run_pattern
 from .sink import Sink
 from .timeline import Timeline
@@ -100,13 +99,19 @@ class Bench:
             return self.tolerance
         return auto_tolerance(measured(self.start_method), self.unit)
 
-    def probe(self, seconds: float) -> Probe:
-        """A picklable callable that takes any arguments, sleeps ``seconds``, and records."""
-        return Probe(_checked(seconds), self.timeline.sink)
+    def probe(self, seconds: Seconds, *, returns: object = None, label: Label = None
+              ) -> Probe:
+        """A picklable callable that takes any arguments, sleeps ``seconds``, and records.
 
-    def aprobe(self, seconds: float) -> AsyncProbe:
+        ``seconds``, ``returns`` and ``label`` may each be a function of the call's
+        arguments: called with them, it gives what this call sleeps, returns (any other value
+        is returned as it is), and is labelled (by default, the arguments' reprs)."""
+        return Probe(_checked(seconds), self.timeline.sink, returns=returns, label=label)
+
+    def aprobe(self, seconds: Seconds, *, returns: object = None, label: Label = None
+               ) -> AsyncProbe:
         """The asyncio twin of :meth:`probe`."""
-        return AsyncProbe(_checked(seconds), self.timeline.sink)
+        return AsyncProbe(_checked(seconds), self.timeline.sink, returns=returns, label=label)
 
     def close(self) -> None:
         if self._dir is not None:
@@ -125,10 +130,6 @@ class Bench:
         self.close()
 
 
-def _checked(seconds: float) -> float:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise TypeError(f"a probe sleeps a number of seconds, got {seconds!r}")
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise ValueError(f"a probe sleeps a finite, non-negative number of seconds, "
-                         f"got {seconds!r}")
-    return float(seconds)
+def _checked(seconds: Seconds) -> Seconds:
+    """A number is checked now; what a function gives, at each call."""
+    return seconds if callable(seconds) else checked_seconds(seconds)
