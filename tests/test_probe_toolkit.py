@@ -1,5 +1,5 @@
-"""The probe toolkit: limits a timeline asserts (at most, exactly, a rate, an order), and
-probes shaped by their arguments.
+"""The probe toolkit: limits a timeline asserts (at most, exactly, a rate, an order), probes
+shaped by their arguments, and recording wrappers around real functions.
 
 The rules are tested exactly on intervals written down by hand.
 """
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import json
 import multiprocessing
 import pickle
+import time
 from pathlib import Path
 
 import pytest
@@ -283,3 +285,68 @@ def test_an_async_probe_takes_the_same_shapes(sleepbench: Bench) -> None:
     timeline = sleepbench.timeline
     timeline.assert_order(["fast:0.01", "slow:0.03"], by="end")
     timeline.assert_peak(2)
+
+
+# -- wrapping real functions ------------------------------------------------------------------
+
+def _slow_square(x: int, delay: float = 0.02) -> int:
+    """Squares slowly."""
+    time.sleep(delay)
+    return x * x
+
+
+def test_a_wrapped_function_returns_its_result_and_records_each_call(sleepbench: Bench
+                                                                     ) -> None:
+    square = sleepbench.wrap(_slow_square)
+    assert (square.__name__, square.__doc__) == ("_slow_square", "Squares slowly.")
+    assert getattr(square, "__wrapped__", None) is _slow_square
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(square, [1, 2, 3])) == [1, 4, 9]
+    timeline = sleepbench.timeline
+    assert sorted(i.label for i in timeline.intervals) == ["1", "2", "3"]
+    assert all(i.elapsed >= 0.02 and i.seconds == i.elapsed for i in timeline.intervals)
+    timeline.assert_peak(3)
+
+
+def test_a_call_that_raises_is_still_recorded(sleepbench: Bench) -> None:
+    def fails(delay: float) -> None:
+        time.sleep(delay)
+        raise KeyError("gone")
+
+    with pytest.raises(KeyError, match="gone"):
+        sleepbench.wrap(fails, label="fails")(0.02)
+    (interval,) = sleepbench.timeline.intervals
+    assert (interval.label, interval.elapsed >= 0.02) == ("fails", True)
+
+
+def test_a_coroutine_function_gives_a_coroutine_function(sleepbench: Bench) -> None:
+    async def fetch(key: str, delay: float) -> str:
+        await asyncio.sleep(delay)
+        if key == "bad":
+            raise LookupError(key)
+        return key.upper()
+
+    wrapped = sleepbench.wrap(fetch, label=lambda key, delay: key)
+    assert inspect.iscoroutinefunction(wrapped)
+
+    async def main() -> list[object]:
+        return list(await asyncio.gather(wrapped("a", 0.03), wrapped("bad", 0.02),
+                                         return_exceptions=True))
+
+    got = asyncio.run(main())
+    assert got[0] == "A" and isinstance(got[1], LookupError)
+    timeline = sleepbench.timeline
+    assert {i.label: i.elapsed >= 0.02 for i in timeline.intervals} == {"a": True, "bad": True}
+    timeline.assert_order(["bad", "a"], by="end")
+    timeline.assert_parallel(2)
+
+
+def test_a_wrapped_function_called_in_a_forked_child_stamps_its_readiness(
+    sleepbench: Bench,
+) -> None:
+    square = sleepbench.wrap(_slow_square)
+    child = multiprocessing.get_context("fork").Process(target=square, args=(3,))
+    child.start()
+    child.join()
+    (interval,) = sleepbench.timeline.intervals
+    assert interval.pid == child.pid and child.pid in sleepbench.timeline.sink.readiness()

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
 from .bounds import auto_tolerance
 from .calibrate import measured
 from .lesson import DEFAULT_UNIT, default_start_method
-from .probe import AsyncProbe, Label, Probe, Seconds, checked_seconds
+from .probe import AsyncProbe, Label, Probe, Seconds, checked_seconds, recording
 from .run import Run, run_pattern
 from .sink import Sink
 from .timeline import Timeline
 
 __all__ = ["Bench"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Bench:
@@ -112,6 +115,12 @@ class Bench:
                ) -> AsyncProbe:
         """The asyncio twin of :meth:`probe`."""
         return AsyncProbe(_checked(seconds), self.timeline.sink, returns=returns, label=label)
+
+    def wrap(self, fn: F, *, label: Label = None) -> F:
+        """``fn`` (a function or a coroutine function), recording each call's interval into
+        :attr:`timeline` and returning its result; an exception still records the interval,
+        then propagates. Labelled as probes are."""
+        return recording(fn, self.timeline.sink, label)
 
     def close(self) -> None:
         if self._dir is not None:

@@ -1,4 +1,5 @@
-"""Probes: stand-ins for other projects' slow calls that record when they ran.
+"""Probes: stand-ins for other projects' slow calls that record when they ran; and recording
+wrappers around the real calls.
 
 A probe pickles as its duration (or the function that gives it), what it returns, its label and
 its sink's path, so it can be handed to a thread, an executor or a ``Process`` of any start
@@ -8,22 +9,26 @@ be module-level ones where a ``spawn`` child is to call the probe.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import multiprocessing.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from .clock import now, sleep_for
 from .sink import Sink
 
-__all__ = ["AsyncProbe", "Label", "Probe", "Seconds", "checked_seconds"]
+__all__ = ["AsyncProbe", "Label", "Probe", "Seconds", "checked_seconds", "recording"]
 
 #: What a probe sleeps: seconds, or a function of the call's arguments that gives them.
 Seconds = float | Callable[..., float]
 #: How a call is labelled: one text for every call, or a function of the call's arguments.
 Label = str | Callable[..., str] | None
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # When this process could first run a probe: as a multiprocessing child begins to run its
 # target (its bootstrap runs the after-fork hooks, under every start method, once the main
@@ -118,3 +123,38 @@ class AsyncProbe:
             await asyncio.sleep(seconds - (now() - start))
         self.sink.record(None, seconds, start, now(), label=label)
         return _given(self.returns, args, kwargs)
+
+
+def recording(fn: F, sink: Sink, label: Label = None) -> F:
+    """``fn``, recording each call's interval into ``sink``, whatever it returns or raises; a
+    coroutine function gives a coroutine function, whose interval runs until it is done."""
+    owner = os.getpid()
+
+    def record(start: float, name: str) -> None:
+        end = now()
+        if os.getpid() != owner:
+            sink.mark_ready(_READY)
+        sink.record(None, end - start, start, end, label=name)
+
+    # Each label is made before the call, so a label that fails cannot hide the call's own
+    # error, nor count in its interval.
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def wrapped_async(*args: object, **kwargs: object) -> Any:
+            name, start = _name(label, args, kwargs), now()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                record(start, name)
+
+        return cast(F, wrapped_async)
+
+    @functools.wraps(fn)
+    def wrapped(*args: object, **kwargs: object) -> Any:
+        name, start = _name(label, args, kwargs), now()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            record(start, name)
+
+    return cast(F, wrapped)
