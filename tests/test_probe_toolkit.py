@@ -1,18 +1,23 @@
 """The probe toolkit: limits a timeline asserts (at most, exactly, a rate, an order), probes
 shaped by their arguments, and recording wrappers around real functions.
 
-The rules are tested exactly on intervals written down by hand.
+The rules are tested exactly on intervals written down by hand; a few real limiters, caps and
+queues, each beside its broken twin, show them on real threads, coroutines and processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import inspect
 import json
 import multiprocessing
 import pickle
+import re
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -350,3 +355,217 @@ def test_a_wrapped_function_called_in_a_forked_child_stamps_its_readiness(
     child.join()
     (interval,) = sleepbench.timeline.intervals
     assert interval.pid == child.pid and child.pid in sleepbench.timeline.sink.readiness()
+
+
+# -- real caps, limiters and queues beside their broken twins ---------------------------------
+# Run for real and judged with the bench's calibrated tolerance: each correct one passes and
+# each twin fails, on a quiet machine and on one kept busy (docs/REPORTS.md has the numbers).
+
+CALL = 0.04  # longer than any tolerance, which is at most a quarter of the unit
+PERIOD = 0.1
+
+
+def capped(bench: Bench, broken: bool) -> Timeline:
+    call = bench.probe(CALL)
+    shared = threading.BoundedSemaphore(2)
+
+    def job(k: int) -> None:
+        # The twin makes its semaphore afresh for each call: nothing shared, nothing capped.
+        with threading.BoundedSemaphore(2) if broken else shared:
+            call(k)
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        list(pool.map(job, range(6)))
+    return bench.timeline
+
+
+def pooled(bench: Bench, broken: bool) -> Timeline:
+    with concurrent.futures.ThreadPoolExecutor(4 if broken else 2) as pool:
+        list(pool.map(bench.probe(CALL), range(6)))
+    return bench.timeline
+
+
+class SlidingLimiter:
+    """At most ``calls`` admissions in any ``period``: a log of the last period's."""
+
+    def __init__(self, calls: int, period: float) -> None:
+        self.calls, self.period = calls, period
+        self._lock = threading.Lock()
+        self._log: collections.deque[float] = collections.deque()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._log and now - self._log[0] >= self.period:
+                    self._log.popleft()
+                if len(self._log) < self.calls:
+                    self._log.append(now)
+                    return
+                wait = self._log[0] + self.period - now
+            time.sleep(wait)
+
+
+class FixedWindowLimiter(SlidingLimiter):
+    """The broken twin: counts admissions and starts a new count a period after the last
+    one began, so calls late in one window and early in the next are twice the limit."""
+
+    _opened = -float("inf")
+    _count = 0
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                if now - self._opened >= self.period:
+                    self._opened, self._count = now, 0
+                if self._count < self.calls:
+                    self._count += 1
+                    return
+                wait = self._opened + self.period - now
+            time.sleep(wait)
+
+
+def rate_limited(bench: Bench, broken: bool) -> Timeline:
+    limiter = (FixedWindowLimiter if broken else SlidingLimiter)(2, PERIOD)
+    call = bench.probe(0.01)
+
+    def job(k: int) -> None:
+        limiter.acquire()
+        call(k)
+
+    # One request, a pause of half a period, then a burst: the burst's first two meet the
+    # twin's new window.
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(job, 0)]
+        time.sleep(PERIOD / 2)
+        futures += [pool.submit(job, k) for k in range(1, 6)]
+        for future in futures:
+            future.result()
+    return bench.timeline
+
+
+class Throttler:
+    """At most ``calls`` entries in any ``period``, for the coroutines of one loop."""
+
+    def __init__(self, calls: int, period: float) -> None:
+        self.calls, self.period = calls, period
+        self._entered: collections.deque[float] = collections.deque()
+
+    def _forget(self, now: float) -> None:
+        while self._entered and now - self._entered[0] >= self.period:
+            self._entered.popleft()
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._forget(loop.time())
+            if len(self._entered) < self.calls:
+                self._entered.append(loop.time())
+                return
+            await asyncio.sleep(self._entered[0] + self.period - loop.time())
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+class HastyThrottler(Throttler):
+    """The broken twin: does not look again after its sleep, so every coroutine that slept
+    for the same free slot takes it."""
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._forget(loop.time())
+        if len(self._entered) >= self.calls:
+            await asyncio.sleep(self._entered[0] + self.period - loop.time())
+        self._entered.append(loop.time())
+
+
+def throttled(bench: Bench, broken: bool) -> Timeline:
+    throttler = (HastyThrottler if broken else Throttler)(2, PERIOD)
+    call = bench.aprobe(0.01)
+
+    async def job(k: int) -> None:
+        async with throttler:
+            await call(k)
+
+    async def main() -> None:
+        await asyncio.gather(*(job(k) for k in range(6)))
+
+    asyncio.run(main())
+    return bench.timeline
+
+
+class Jobs:
+    """Jobs a worker thread takes one at a time, first in, first out."""
+
+    def __init__(self) -> None:
+        self._items: collections.deque[str] = collections.deque()
+        self._ready = threading.Condition()
+
+    def put(self, item: str) -> None:
+        with self._ready:
+            self._items.append(item)
+            self._ready.notify()
+
+    def get(self) -> str:
+        with self._ready:
+            self._ready.wait_for(lambda: self._items)
+            return self._take()
+
+    def _take(self) -> str:
+        return self._items.popleft()
+
+
+class StackedJobs(Jobs):
+    """The broken twin: takes the newest job first, as ``list.pop()`` does."""
+
+    def _take(self) -> str:
+        return self._items.pop()
+
+
+NAMES = ["a", "b", "c", "d", "e"]
+
+
+def queued(bench: Bench, broken: bool) -> Timeline:
+    jobs = (StackedJobs if broken else Jobs)()
+    run = bench.probe(0.02, label=str)
+    for name in NAMES:
+        jobs.put(name)
+    worker = threading.Thread(target=lambda: [run(jobs.get()) for _ in NAMES])
+    worker.start()
+    worker.join()
+    return bench.timeline
+
+
+SCENARIOS: dict[str, tuple[Callable[[Bench, bool], Timeline], Callable[[Timeline], None],
+                           str]] = {
+    "semaphore cap": (capped, lambda t: t.assert_at_most(2), "more than 2 of the recorded"),
+    "pool width": (pooled, lambda t: t.assert_peak(2), "more than 2 of the recorded"),
+    "rate limiter": (rate_limited, lambda t: t.assert_rate(2, PERIOD),
+                     "more than 2 call(s) started within 0.100s"),
+    "asyncio throttler": (throttled, lambda t: t.assert_rate(2, PERIOD),
+                          "more than 2 call(s) started within 0.100s"),
+    "fifo queue": (queued, lambda t: t.assert_order(NAMES), "did not start in the order given"),
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_real_correct_code_keeps_its_limit(sleepbench: Bench, scenario: str) -> None:
+    make, claim, _ = SCENARIOS[scenario]
+    claim(make(sleepbench, False))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_real_broken_twin_is_caught(sleepbench: Bench, scenario: str) -> None:
+    make, claim, says = SCENARIOS[scenario]
+    timeline = make(sleepbench, True)
+    with pytest.raises(SleepbenchAssertion, match=re.escape(says)):
+        claim(timeline)
+
+
+def test_real_cap_and_queue_hold_by_end_and_exactly() -> None:
+    with Bench() as bench:
+        capped(bench, False).assert_peak(2)
+    with Bench() as bench:
+        queued(bench, False).assert_order(NAMES, by="end")
