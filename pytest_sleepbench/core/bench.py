@@ -8,21 +8,25 @@ This is what the ``sleepbench`` fixture hands a test, and it works the same outs
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
+from .bounds import auto_tolerance
+from .calibrate import measured
 from .lesson import DEFAULT_UNIT, default_start_method
-from .probe import AsyncProbe, Probe
+from .probe import AsyncProbe, Label, Probe, Seconds, checked_seconds, recording
 from .run import Run
 from .runner import run_pattern
 from .sink import Sink
 from .timeline import Timeline
 
 __all__ = ["Bench"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Bench:
@@ -89,16 +93,35 @@ class Bench:
     def timeline(self) -> Timeline:
         """Every interval the probes of this bench recorded, from any process or thread."""
         if self._timeline is None:
-            self._timeline = Timeline(self._sink("probes.jsonl"))
+            self._timeline = Timeline(self._sink("probes.jsonl"),
+                                      tolerance=self._probe_tolerance)
         return self._timeline
 
-    def probe(self, seconds: float) -> Probe:
-        """A picklable callable that takes any arguments, sleeps ``seconds``, and records."""
-        return Probe(_checked(seconds), self.timeline.sink)
+    def _probe_tolerance(self) -> float:
+        """The bench's tolerance, or what a run at its unit and start method would get."""
+        if self.tolerance is not None:
+            return self.tolerance
+        return auto_tolerance(measured(self.start_method), self.unit)
 
-    def aprobe(self, seconds: float) -> AsyncProbe:
+    def probe(self, seconds: Seconds, *, returns: object = None, label: Label = None
+              ) -> Probe:
+        """A picklable callable that takes any arguments, sleeps ``seconds``, and records.
+
+        ``seconds``, ``returns`` and ``label`` may each be a function of the call's
+        arguments: called with them, it gives what this call sleeps, returns (any other value
+        is returned as it is), and is labelled (by default, the arguments' reprs)."""
+        return Probe(_checked(seconds), self.timeline.sink, returns=returns, label=label)
+
+    def aprobe(self, seconds: Seconds, *, returns: object = None, label: Label = None
+               ) -> AsyncProbe:
         """The asyncio twin of :meth:`probe`."""
-        return AsyncProbe(_checked(seconds), self.timeline.sink)
+        return AsyncProbe(_checked(seconds), self.timeline.sink, returns=returns, label=label)
+
+    def wrap(self, fn: F, *, label: Label = None) -> F:
+        """``fn`` (a function or a coroutine function), recording each call's interval into
+        :attr:`timeline` and returning its result; an exception still records the interval,
+        then propagates. Labelled as probes are."""
+        return recording(fn, self.timeline.sink, label)
 
     def close(self) -> None:
         if self._dir is not None:
@@ -117,10 +140,6 @@ class Bench:
         self.close()
 
 
-def _checked(seconds: float) -> float:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise TypeError(f"a probe sleeps a number of seconds, got {seconds!r}")
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise ValueError(f"a probe sleeps a finite, non-negative number of seconds, "
-                         f"got {seconds!r}")
-    return float(seconds)
+def _checked(seconds: Seconds) -> Seconds:
+    """A number is checked now; what a function gives, at each call."""
+    return seconds if callable(seconds) else checked_seconds(seconds)

@@ -32,11 +32,14 @@ class Lane:
     intervals: tuple[Interval, ...]
 
 
-def lanes(intervals: Sequence[Interval], main_pid: int | None = None) -> list[Lane]:
+def lanes(intervals: Sequence[Interval], main_pid: int | None = None, *,
+          by_thread: bool = False) -> list[Lane]:
     """Rows for a picture: ``main`` first, then workers numbered by when they first ran.
 
     A process whose threads or coroutines overlap gets a row per concurrent strand, so every
-    bar has a row of its own.
+    bar has a row of its own. ``by_thread`` gives each thread of a process its own rows
+    first (``main.2`` is its second thread), so a pool's thread shows the calls it ran in
+    turn; coroutines overlapping in one thread are still split into strands.
     """
     by_pid: dict[int, list[Interval]] = {}
     for interval in sorted(intervals, key=lambda i: (i.start, i.end)):
@@ -50,18 +53,29 @@ def lanes(intervals: Sequence[Interval], main_pid: int | None = None) -> list[La
         else:
             number += 1
             name = f"worker {number}"
-        strands: list[list[Interval]] = []
+        groups: dict[int, list[Interval]] = {}
         for interval in by_pid[pid]:
-            for strand in strands:
-                if strand[-1].end <= interval.start:
-                    strand.append(interval)
-                    break
-            else:
-                strands.append([interval])
-        for k, strand in enumerate(strands):
-            suffix = f".{k + 1}" if len(strands) > 1 else ""
-            rows.append(Lane(f"{name}{suffix}", pid, tuple(strand)))
+            groups.setdefault(interval.tid if by_thread else 0, []).append(interval)
+        for t, group in enumerate(groups.values()):
+            thread = f"{name}.{t + 1}" if len(groups) > 1 else name
+            strands = _strands(group)
+            for k, strand in enumerate(strands):
+                suffix = f".{k + 1}" if len(strands) > 1 else ""
+                rows.append(Lane(f"{thread}{suffix}", pid, tuple(strand)))
     return rows
+
+
+def _strands(intervals: Sequence[Interval]) -> list[list[Interval]]:
+    """The intervals (by start) packed into as few rows as keep them from overlapping."""
+    strands: list[list[Interval]] = []
+    for interval in intervals:
+        for strand in strands:
+            if strand[-1].end <= interval.start:
+                strand.append(interval)
+                break
+        else:
+            strands.append([interval])
+    return strands
 
 
 def _bar_text(interval: Interval, width: int, names: dict[int, str]) -> str:
@@ -81,16 +95,18 @@ def render(
     expected: float | None = None,
     names: dict[int, str] | None = None,
     span: float | None = None,
+    by_thread: bool = False,
 ) -> str:
     """Draw ``intervals`` in ``width`` columns.
 
     ``origin`` is the stamp at which the run began (the first interval's start if not given);
     ``expected`` is the model's makespan in seconds after ``origin``, drawn as a column of ``:``;
-    ``names`` labels task indices inside their bars (durations, for the patterns).
+    ``names`` labels task indices inside their bars (durations, for the patterns);
+    ``by_thread`` gives each thread its own rows (see :func:`lanes`).
     """
     if not intervals:
         return "(no intervals were recorded)"
-    rows = lanes(intervals, main_pid)
+    rows = lanes(intervals, main_pid, by_thread=by_thread)
     t0 = min(i.start for i in intervals) if origin is None else origin
     finish = max(i.end for i in intervals) - t0
     total = max(finish, expected or 0.0, span or 0.0, 1e-9)

@@ -1,19 +1,34 @@
-"""Probes: stand-ins for other projects' slow calls that record when they ran.
+"""Probes: stand-ins for other projects' slow calls that record when they ran; and recording
+wrappers around the real calls.
 
-A probe pickles as its duration and its sink's path, so it can be handed to a thread, an
-executor or a ``Process`` of any start method, and each call lands in the same timeline.
+A probe pickles as its duration (or the function that gives it), what it returns, its label and
+its sink's path, so it can be handed to a thread, an executor or a ``Process`` of any start
+method, and each call lands in the same timeline; the functions pickle by name, so they must
+be module-level ones where a ``spawn`` child is to call the probe.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import math
 import multiprocessing.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from .clock import now, sleep_for
 from .sink import Sink
 
-__all__ = ["AsyncProbe", "Probe"]
+__all__ = ["AsyncProbe", "Label", "Probe", "Seconds", "checked_seconds", "recording"]
+
+#: What a probe sleeps: seconds, or a function of the call's arguments that gives them.
+Seconds = float | Callable[..., float]
+#: How a call is labelled: one text for every call, or a function of the call's arguments.
+Label = str | Callable[..., str] | None
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # When this process could first run a probe: as a multiprocessing child begins to run its
 # target (its bootstrap runs the after-fork hooks, under every start method, once the main
@@ -44,37 +59,102 @@ def _label(args: tuple[object, ...]) -> str:
         return f"{len(args)} argument(s)"
 
 
+def checked_seconds(seconds: object) -> float:
+    """A probe's length: a sleep can be neither negative, nor endless, nor not a number."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"a probe sleeps a number of seconds, got {seconds!r}")
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"a probe sleeps a finite, non-negative number of seconds, "
+                         f"got {seconds!r}")
+    return float(seconds)
+
+
+def _given(value: object, args: tuple[object, ...], kwargs: dict[str, object]) -> object:
+    return value(*args, **kwargs) if callable(value) else value
+
+
+def _name(label: Label, args: tuple[object, ...], kwargs: dict[str, object]) -> str:
+    return _label(args) if label is None else str(_given(label, args, kwargs))
+
+
 @dataclass(frozen=True)
 class Probe:
-    """Call it with any arguments: it sleeps ``seconds`` and records the interval."""
+    """Call it with any arguments: it sleeps ``seconds`` (or what ``seconds(*args,
+    **kwargs)`` gives), records the interval labelled ``label`` (or its result; by default
+    the arguments), and returns ``returns`` (or its result)."""
 
-    seconds: float
+    seconds: Seconds
     sink: Sink
     owner: int = field(default_factory=os.getpid)
     """The process the probe was made in: called in another process, the call ends that
     process once the owner is gone, so a test cut off by a timeout leaves none behind."""
+    returns: object = None
+    label: Label = None
 
-    def __call__(self, *args: object, **kwargs: object) -> None:
+    def __call__(self, *args: object, **kwargs: object) -> Any:
+        seconds = checked_seconds(_given(self.seconds, args, kwargs))
+        label = _name(self.label, args, kwargs)
         watch = None if os.getpid() == self.owner else self.owner
         if watch is not None:
             self.sink.mark_ready(_READY)
-        start, end = sleep_for(self.seconds, watch=watch)
-        self.sink.record(None, self.seconds, start, end, label=_label(args))
+        start, end = sleep_for(seconds, watch=watch)
+        self.sink.record(None, seconds, start, end, label=label)
+        return _given(self.returns, args, kwargs)
 
 
 @dataclass(frozen=True)
 class AsyncProbe:
     """The asyncio twin of :class:`Probe`: awaiting it sleeps without blocking the loop."""
 
-    seconds: float
+    seconds: Seconds
     sink: Sink
+    returns: object = None
+    label: Label = None
 
-    async def __call__(self, *args: object, **kwargs: object) -> None:
+    async def __call__(self, *args: object, **kwargs: object) -> Any:
         import asyncio  # only code that awaits a probe pays for importing asyncio
 
+        seconds = checked_seconds(_given(self.seconds, args, kwargs))
+        label = _name(self.label, args, kwargs)
         start = now()
-        await asyncio.sleep(self.seconds)
+        await asyncio.sleep(seconds)
         # The loop may wake a coroutine a hair early on coarse clocks; finish the promise.
-        while now() - start < self.seconds:
-            await asyncio.sleep(self.seconds - (now() - start))
-        self.sink.record(None, self.seconds, start, now(), label=_label(args))
+        while now() - start < seconds:
+            await asyncio.sleep(seconds - (now() - start))
+        self.sink.record(None, seconds, start, now(), label=label)
+        return _given(self.returns, args, kwargs)
+
+
+def recording(fn: F, sink: Sink, label: Label = None) -> F:
+    """``fn``, recording each call's interval into ``sink``, whatever it returns or raises; a
+    coroutine function gives a coroutine function, whose interval runs until it is done."""
+    owner = os.getpid()
+
+    def record(start: float, name: str) -> None:
+        end = now()
+        if os.getpid() != owner:
+            sink.mark_ready(_READY)
+        sink.record(None, end - start, start, end, label=name)
+
+    # Each label is made before the call, so a label that fails cannot hide the call's own
+    # error, nor count in its interval.
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def wrapped_async(*args: object, **kwargs: object) -> Any:
+            name, start = _name(label, args, kwargs), now()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                record(start, name)
+
+        return cast(F, wrapped_async)
+
+    @functools.wraps(fn)
+    def wrapped(*args: object, **kwargs: object) -> Any:
+        name, start = _name(label, args, kwargs), now()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            record(start, name)
+
+    return cast(F, wrapped)

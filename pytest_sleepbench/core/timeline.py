@@ -1,22 +1,26 @@
 """A timeline of recorded intervals, and the structural checks that need no clock bound.
 
-Overlap is judged with no slack: a serial chain's next task starts only after the previous one
-recorded its end (a join or a result stands between them), so clock noise cannot fake overlap.
+Overlap owed is judged with no slack: a serial chain's next task starts only after the previous
+one recorded its end (a join or a result stands between them), so clock noise cannot fake
+overlap. Limits (at most so many at once, a rate, an order) allow the calibrated tolerance,
+since a correct limiter's calls can touch, or come that close, by noise alone (see
+:mod:`.limits`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from . import limits
 from .judge import Kind, Verdict
 from .model import peak_concurrency
 from .picture import message_width, render
 from .sink import Interval, Sink
 from .verdict import settle
 
-__all__ = ["Timeline", "chain_lower_bound", "peak", "processes"]
+__all__ = ["Timeline", "chain_lower_bound", "peak", "processes", "threads"]
 
 
 def peak(intervals: Sequence[Interval]) -> int:
@@ -29,6 +33,23 @@ def processes(intervals: Sequence[Interval]) -> list[int]:
     for interval in sorted(intervals, key=lambda i: i.start):
         seen.setdefault(interval.pid, None)
     return list(seen)
+
+
+def threads(intervals: Sequence[Interval]) -> list[tuple[int, int]]:
+    """(pid, thread id) pairs that ran tasks, in the order they first started one."""
+    seen: dict[tuple[int, int], None] = {}
+    for interval in sorted(intervals, key=lambda i: i.start):
+        seen.setdefault((interval.pid, interval.tid), None)
+    return list(seen)
+
+
+def _auto_tolerance() -> float:
+    """The tolerance a run at the default unit and start method gets."""
+    from .bounds import auto_tolerance
+    from .calibrate import measured
+    from .lesson import DEFAULT_UNIT, default_start_method
+
+    return auto_tolerance(measured(default_start_method()), DEFAULT_UNIT)
 
 
 def chain_lower_bound(intervals: Sequence[Interval]) -> float:
@@ -45,10 +66,22 @@ def chain_lower_bound(intervals: Sequence[Interval]) -> float:
 class Timeline:
     """The intervals recorded into one sink: by probes in a test, or by a pattern's tasks."""
 
-    def __init__(self, sink: Sink, main_pid: int | None = None) -> None:
+    def __init__(self, sink: Sink, main_pid: int | None = None,
+                 tolerance: float | Callable[[], float] | None = None) -> None:
+        """``tolerance`` is seconds, or what gives them when a limit is first judged (a bench
+        calibrates then, not before); by default a run's at the default unit."""
         self.sink = sink
         self.main_pid = os.getpid() if main_pid is None else main_pid
         self.checks: list[dict[str, str]] = []
+        self._tolerance = tolerance
+
+    @property
+    def tolerance(self) -> float:
+        """Seconds within which two stamps may come in either order, or calls only touch."""
+        given = self._tolerance
+        if given is None:
+            return _auto_tolerance()
+        return float(given() if callable(given) else given)
 
     @property
     def intervals(self) -> list[Interval]:
@@ -61,6 +94,11 @@ class Timeline:
     @property
     def processes(self) -> list[int]:
         return processes(self.intervals)
+
+    @property
+    def threads(self) -> list[tuple[int, int]]:
+        """(pid, thread id) of each thread that made calls: a lane of its own in pictures."""
+        return threads(self.intervals)
 
     def clear(self) -> None:
         self.sink.clear()
@@ -86,14 +124,13 @@ class Timeline:
 
     def picture(self, width: int | None = None, expected: float | None = None) -> str:
         return render(self.intervals, width=message_width() if width is None else width,
-                      main_pid=self.main_pid, expected=expected)
+                      main_pid=self.main_pid, expected=expected, by_thread=True)
 
     def _described(self, intervals: Sequence[Interval]) -> str:
-        pids = processes(intervals)
-        return (
-            f"{len(intervals)} interval(s) in {len(pids)} process(es), "
-            f"peak concurrency {peak(intervals)}"
-        )
+        pids, lanes = len(processes(intervals)), len(threads(intervals))
+        where = (f"{pids} process(es)" if lanes == pids
+                 else f"{lanes} thread(s) of {pids} process(es)")
+        return f"{len(intervals)} interval(s) in {where}, peak concurrency {peak(intervals)}"
 
     def _settle(self, verdict: Verdict, picture: str) -> None:
         __tracebackhide__ = True
@@ -124,19 +161,58 @@ class Timeline:
         would show it.
         """
         __tracebackhide__ = True
-        intervals = self.intervals
         want = 2 if n is None else n
         if want < 1:
             raise ValueError(f"n must be at least 1, got {n}")
+        self._settle(self._parallel(self.intervals, want, f"peak concurrency at least {want}"),
+                     self.picture())
+
+    def assert_at_most(self, n: int) -> None:
+        """At no instant were more than ``n`` recorded calls open; calls that overlap by no
+        more than the tolerance only touched."""
+        __tracebackhide__ = True
+        self._limit(limits.at_most(self.intervals, n, self.tolerance))
+
+    def assert_peak(self, n: int) -> None:
+        """Exactly ``n`` recorded calls were open at the busiest instant: no more than ``n``
+        as :meth:`assert_at_most` counts, at least ``n`` as :meth:`assert_parallel` does, so
+        an overlap within the tolerance may count either way."""
+        __tracebackhide__ = True
+        intervals = self.intervals
+        expected = f"peak concurrency exactly {n}"
+        verdict = limits.at_most(intervals, n, self.tolerance)
+        if verdict.kind is Kind.PASS:
+            verdict = self._parallel(intervals, n, expected)
+        else:
+            verdict = dataclasses.replace(
+                verdict, expected=verdict.expected.replace(f"at most {n}", f"exactly {n}"))
+        self._limit(verdict)
+
+    def assert_rate(self, calls: int, period: float) -> None:
+        """No more than ``calls`` recorded calls started in any ``period`` seconds, a start
+        allowed to seem the tolerance early."""
+        __tracebackhide__ = True
+        self._limit(limits.rate(self.intervals, calls, period, self.tolerance))
+
+    def assert_order(self, labels: Sequence[str], by: limits.Edge = "start") -> None:
+        """The calls labelled ``labels`` ran once each and started (``by="end"``: ended) in
+        that order; ones within the tolerance of each other may swap."""
+        __tracebackhide__ = True
+        self._limit(limits.order(self.intervals, labels, by, self.tolerance))
+
+    def _limit(self, verdict: Verdict) -> None:
+        __tracebackhide__ = True
+        self._settle(verdict, self.picture() if self.intervals else "")
+
+    def _parallel(self, intervals: Sequence[Interval], want: int, expected: str) -> Verdict:
         verdict = Verdict("overlap", Kind.PASS)
         if peak(intervals) < want:
             title = f"the recorded calls did not run {want} at a time"
-            expected = f"peak concurrency at least {want}"
             observed = self._described(intervals)
             spent, slowest = self._excused(intervals)
             # Calls longer than twice the whole excuse would have overlapped whatever the
             # start-ups were: then the code kept them apart (a lock, one call at a time).
-            shortest = min(i.end - i.start for i in intervals)
+            shortest = min((i.end - i.start for i in intervals), default=0.0)
             if (spent and shortest <= 2 * max(spent.values())
                     and peak(_started_at_birth(intervals, spent)) >= want):
                 verdict = Verdict(
@@ -149,7 +225,7 @@ class Timeline:
                     "(or the fork start method) would show it")
             else:
                 verdict = Verdict("overlap", Kind.FAIL, title, expected, observed)
-        self._settle(verdict, self.picture())
+        return verdict
 
     def _excused(self, intervals: Sequence[Interval]) -> tuple[dict[int, float], float]:
         """How much earlier each process's calls could have run had starting processes been
