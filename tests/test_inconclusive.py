@@ -8,12 +8,17 @@ pytest counts it apart.
 from __future__ import annotations
 
 import dataclasses
+import json
 import multiprocessing
+import threading
+from pathlib import Path
 
 import pytest
 
 from pytest_sleepbench.core.bench import Bench
 from pytest_sleepbench.core.run import Run
+from pytest_sleepbench.core.sink import Interval, Sink
+from pytest_sleepbench.core.timeline import Timeline
 from pytest_sleepbench.core.verdict import SleepbenchAssertion, SleepbenchInconclusive
 
 
@@ -152,3 +157,42 @@ def test_probes_that_take_turns_fail(bench: Bench) -> None:
     assert len(bench.timeline.intervals) == 2
     with pytest.raises(SleepbenchAssertion, match="did not run 2 at a time"):
         bench.timeline.assert_parallel(2)
+
+
+def _queued(tmp_path: Path, waited: float) -> Timeline:
+    """Three 30 ms calls in three threads of one process, one after another: call ``k`` began
+    ``k * waited`` seconds after its thread was ready to run."""
+    calls = [Interval(None, 0.03, 1, 0.03 * k, 0.03 * (k + 1), tid=10 + k, waited=k * waited)
+             for k in range(3)]
+    sink = Sink.create(tmp_path / "probes.jsonl")
+    Path(sink.path).write_text("".join(json.dumps(c.to_dict()) + "\n" for c in calls))
+    return Timeline(sink, main_pid=0, tolerance=0.005)
+
+
+def test_threads_that_waited_for_a_core_are_not_failed_for_taking_turns(tmp_path: Path) -> None:
+    # Each later call's thread was runnable from the start but got no core: the machine's.
+    with pytest.raises(SleepbenchInconclusive, match="waited up to 60 ms for a core"):
+        _queued(tmp_path, 0.03).assert_parallel(3)
+
+
+def test_threads_that_waited_on_the_code_still_fail(tmp_path: Path) -> None:
+    # A lock or a queue: the threads slept, which is no wait for a core.
+    with pytest.raises(SleepbenchAssertion, match="did not run 3 at a time"):
+        _queued(tmp_path, 0.0).assert_parallel(3)
+    # A wait far shorter than the calls' turn-taking explains none of it.
+    with pytest.raises(SleepbenchAssertion, match="did not run 3 at a time"):
+        _queued(tmp_path, 0.002).assert_parallel(3)
+
+
+def test_a_probe_in_a_thread_stamps_its_wait_for_a_core_and_the_main_thread_none(
+        bench: Bench) -> None:
+    probe = bench.probe(0.01)
+    probe()
+    worker = threading.Thread(target=probe)
+    worker.start()
+    worker.join()
+    main, other = sorted(bench.timeline.intervals, key=lambda i: i.start)
+    assert main.waited == 0.0
+    # Linux says how long; the thread had to be scheduled at least once to run at all.
+    assert 0.0 <= other.waited < 1.0
+    assert other.tid != main.tid

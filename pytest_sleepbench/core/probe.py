@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from . import runqueue
 from .clock import now, sleep_for
 from .sink import Sink
 
@@ -97,8 +98,10 @@ class Probe:
         watch = None if os.getpid() == self.owner else self.owner
         if watch is not None:
             self.sink.mark_ready(_READY)
+        waited = runqueue.call_began()
         start, end = sleep_for(seconds, watch=watch)
-        self.sink.record(None, seconds, start, end, label=label)
+        runqueue.call_ended()
+        self.sink.record(None, seconds, start, end, label=label, waited=waited)
         return _given(self.returns, args, kwargs)
 
 
@@ -130,11 +133,11 @@ def recording(fn: F, sink: Sink, label: Label = None) -> F:
     coroutine function gives a coroutine function, whose interval runs until it is done."""
     owner = os.getpid()
 
-    def record(start: float, name: str) -> None:
+    def record(start: float, name: str, waited: float = 0.0) -> None:
         end = now()
         if os.getpid() != owner:
             sink.mark_ready(_READY)
-        sink.record(None, end - start, start, end, label=name)
+        sink.record(None, end - start, start, end, label=name, waited=waited)
 
     # Each label is made before the call, so a label that fails cannot hide the call's own
     # error, nor count in its interval.
@@ -151,10 +154,11 @@ def recording(fn: F, sink: Sink, label: Label = None) -> F:
 
     @functools.wraps(fn)
     def wrapped(*args: object, **kwargs: object) -> Any:
-        name, start = _name(label, args, kwargs), now()
+        name, waited, start = _name(label, args, kwargs), runqueue.call_began(), now()
         try:
             return fn(*args, **kwargs)
         finally:
-            record(start, name)
+            runqueue.call_ended()
+            record(start, name, waited)
 
     return cast(F, wrapped)

@@ -41,6 +41,8 @@ class Interval:
     tid: int = 0
     ppid: int = 0
     label: str = ""
+    waited: float = 0.0
+    """Seconds the call's thread waited for a core just before it (see :mod:`.runqueue`)."""
 
     @property
     def elapsed(self) -> float:
@@ -60,6 +62,7 @@ class Interval:
             tid=int(str(data.get("tid", 0))),
             ppid=int(str(data.get("ppid", 0))),
             label=str(data.get("label", "")),
+            waited=float(str(data.get("waited", 0.0))),
         )
 
 
@@ -79,6 +82,7 @@ class Sink:
         start: float,
         end: float,
         label: str = "",
+        waited: float = 0.0,
     ) -> Interval:
         interval = Interval(
             task=task,
@@ -89,6 +93,7 @@ class Sink:
             tid=threading.get_native_id(),
             ppid=os.getppid(),
             label=label,
+            waited=waited,
         )
         self._append(interval.to_dict())
         return interval
