@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import multiprocessing
 import pickle
+import time
 
 import pytest
 
@@ -76,3 +77,28 @@ def test_a_probe_takes_any_arguments_and_pickles(bench: Bench) -> None:
 def test_a_probe_cannot_sleep_backwards(bench: Bench) -> None:
     with pytest.raises(ValueError, match="non-negative"):
         bench.probe(-1)
+
+
+@pytest.mark.parametrize("func_only", [False, True])
+def test_probes_in_threads_stop_when_pytest_timeout_fires(
+        pytester: pytest.Pytester, func_only: bool) -> None:
+    # The signal reaches the main thread only; the pool's threads would sleep their minute
+    # out, and the executor wait for them, unless the probes stop at the test's limit.
+    pytester.makepyfile(f"""
+        import pytest
+        from concurrent.futures import ThreadPoolExecutor
+
+        @pytest.mark.timeout(1, method="signal", func_only={func_only})
+        def test_hangs(sleepbench):
+            probe = sleepbench.probe(60)
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(probe, range(2)))
+    """)
+    begin = time.monotonic()
+    result = pytester.runpytest_subprocess(timeout=120)
+    took = time.monotonic() - begin
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*Timeout*"])
+    # Sixty seconds of probes would have run on; their ending is what is asserted, with a
+    # margin no start-up comes near.
+    assert took < 30, result.stdout.str()

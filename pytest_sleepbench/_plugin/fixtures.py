@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from . import markers
+from .keys import PROBE_LIMIT_KEY
 from .settings import marked, resolve, xdist_workers
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def sleepbench(
     with Bench(unit=settings.unit, start_method=settings.start_method,
                tolerance=settings.tolerance, xdist_workers=xdist_workers(),
                root=tmp_path_factory.getbasetemp()) as bench:
+        bench.stop_probes_at(request.node.stash.get(PROBE_LIMIT_KEY, None))
         yield bench
 
 

@@ -31,3 +31,7 @@ RUNS_KEY = pytest.StashKey[list[RunRecord]]()
 #: The grading JSON document (schema 1), set by the grading plugin at session finish before
 #: any report that reads it is written.
 GRADEBOOK_KEY = pytest.StashKey[dict[str, object]]()
+
+#: When a test's time limit (pytest-timeout's) passes, on the clock of ``core.clock.now``: the
+#: test's probes in threads stop sleeping then.
+PROBE_LIMIT_KEY = pytest.StashKey[float]()

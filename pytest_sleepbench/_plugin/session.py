@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .keys import INCONCLUSIVE_ATTR, RECORDS_ATTR, RUNS_KEY, RunRecord
+from .keys import INCONCLUSIVE_ATTR, PROBE_LIMIT_KEY, RECORDS_ATTR, RUNS_KEY, RunRecord
 from .settings import resolve
 
 __all__ = ["SessionPlugin"]
@@ -52,6 +52,23 @@ class SessionPlugin:
 
         self.config.pluginmanager.register(CallChecks(self.config), "sleepbench-calls")
         self.calls = True
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_timeout_set_timer(self, item: pytest.Item, settings: object) -> None:
+        # pytest-timeout's own hook: the test's probes in threads stop at its limit, which
+        # they could not otherwise hear (see Bench.stop_probes_at). Returning nothing lets
+        # pytest-timeout set its timer as ever.
+        timeout = getattr(settings, "timeout", None)
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            return
+        from ..core.bench import Bench
+        from ..core.clock import now
+
+        when = now() + timeout
+        item.stash[PROBE_LIMIT_KEY] = when
+        bench = getattr(item, "funcargs", {}).get("sleepbench")
+        if isinstance(bench, Bench):  # func_only: the timer starts with the call, after set-up
+            bench.stop_probes_at(when)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = ("inconclusive" if getattr(report, INCONCLUSIVE_ATTR, False)

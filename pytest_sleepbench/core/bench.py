@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from .bounds import auto_tolerance
 from .calibrate import measured
 from .lesson import DEFAULT_UNIT, default_start_method
-from .probe import AsyncProbe, Label, Probe, Seconds, checked_seconds, recording
+from .probe import AsyncProbe, Label, Probe, Seconds, checked_seconds, recording, stop_at
 from .run import Run
 from .runner import run_pattern
 from .sink import Sink
@@ -49,6 +49,7 @@ class Bench:
         self.runs: list[Run] = []
         self._dir: Path | None = None
         self._timeline: Timeline | None = None
+        self._stop_at: float | None = None
 
     def __repr__(self) -> str:
         return (
@@ -95,6 +96,8 @@ class Bench:
         if self._timeline is None:
             self._timeline = Timeline(self._sink("probes.jsonl"),
                                       tolerance=self._probe_tolerance)
+            if self._stop_at is not None:
+                stop_at(self._timeline.sink, self._stop_at)
         return self._timeline
 
     def _probe_tolerance(self) -> float:
@@ -123,7 +126,17 @@ class Bench:
         then propagates. Labelled as probes are."""
         return recording(fn, self.timeline.sink, label)
 
+    def stop_probes_at(self, when: float | None) -> None:
+        """Make this bench's probes, called in threads of this process, stop sleeping at
+        ``when`` (a stamp of :func:`~.clock.now`, such as a test's time limit) by raising
+        :class:`~.clock.Stopped`, so an executor waiting on them lets the test end."""
+        self._stop_at = when
+        if self._timeline is not None:
+            stop_at(self._timeline.sink, when)
+
     def close(self) -> None:
+        if self._timeline is not None:
+            stop_at(self._timeline.sink, None)
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

@@ -15,7 +15,7 @@ import time
 from time import perf_counter as now
 from time import sleep as _os_sleep
 
-__all__ = ["alive", "born", "now", "sleep_for", "watch_owner"]
+__all__ = ["Stopped", "alive", "born", "now", "sleep_for", "watch_owner"]
 
 _since_boot = getattr(time, "clock_gettime", None)
 _BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
@@ -24,24 +24,33 @@ _BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
 _SLICE = 0.05
 
 
-def sleep_for(seconds: float, *, watch: int | None = None) -> tuple[float, float]:
+class Stopped(Exception):
+    """A sleep reached the time it was told to stop at (see :func:`sleep_for`)."""
+
+
+def sleep_for(seconds: float, *, watch: int | None = None, until: float | None = None
+              ) -> tuple[float, float]:
     """Sleep at least ``seconds`` and return the (start, end) stamps of the sleep.
 
     The loop makes the lower bound physical even where a signal cuts ``sleep`` short. With
     ``watch``, the pid of the process that started the run, a child exits as soon as that
     process is gone (a test killed by a timeout) instead of living on. It watches that pid
     rather than its parent because a ``forkserver`` child's parent is the server, which outlives
-    the run while any of its children holds the server's liveness pipe.
+    the run while any of its children holds the server's liveness pipe. With ``until``, a
+    stamp of :func:`now`, it raises :class:`Stopped` once that time has come.
     """
     start = now()
     deadline = start + seconds
+    sliced = watch is not None or until is not None
     while True:
         left = deadline - now()
         if left <= 0:
             break
-        _os_sleep(left if watch is None else min(left, _SLICE))
+        _os_sleep(min(left, _SLICE) if sliced else left)
         if watch is not None and not alive(watch):
             os._exit(3)
+        if until is not None and now() >= until:
+            raise Stopped(f"stopped {now() - start:.3f}s into a sleep of {seconds:g}s")
     return start, now()
 
 

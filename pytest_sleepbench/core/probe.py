@@ -14,6 +14,7 @@ import inspect
 import math
 import multiprocessing.util
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -22,7 +23,7 @@ from . import runqueue
 from .clock import now, sleep_for
 from .sink import Sink
 
-__all__ = ["AsyncProbe", "Label", "Probe", "Seconds", "checked_seconds", "recording"]
+__all__ = ["AsyncProbe", "Label", "Probe", "Seconds", "checked_seconds", "recording", "stop_at"]
 
 #: What a probe sleeps: seconds, or a function of the call's arguments that gives them.
 Seconds = float | Callable[..., float]
@@ -51,6 +52,20 @@ _HOOK = _Hook()
 multiprocessing.util.register_after_fork(_HOOK, _ready_now)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ready_now)
+
+
+_STOP_AT: dict[str, float] = {}
+"""When the probes of a sink must stop sleeping in this process's threads, by the sink's path:
+the test's time limit (see :meth:`~.bench.Bench.stop_probes_at`)."""
+
+
+def stop_at(sink: Sink, when: float | None) -> None:
+    """Make the probes recording into ``sink`` stop sleeping in threads at ``when`` (a stamp
+    of :func:`~.clock.now`), raising :class:`~.clock.Stopped`; ``None`` lifts it."""
+    if when is None:
+        _STOP_AT.pop(sink.path, None)
+    else:
+        _STOP_AT[sink.path] = when
 
 
 def _label(args: tuple[object, ...]) -> str:
@@ -99,7 +114,11 @@ class Probe:
         if watch is not None:
             self.sink.mark_ready(_READY)
         waited = runqueue.call_began()
-        start, end = sleep_for(seconds, watch=watch)
+        # In a thread of the test's own process, nothing else ends the sleep when the test's
+        # time limit passes: its executor would wait for it, and the test with it.
+        until = _STOP_AT.get(self.sink.path) if watch is None and (
+            threading.current_thread() is not threading.main_thread()) else None
+        start, end = sleep_for(seconds, watch=watch, until=until)
         runqueue.call_ended()
         self.sink.record(None, seconds, start, end, label=label, waited=waited)
         return _given(self.returns, args, kwargs)
