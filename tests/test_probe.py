@@ -102,3 +102,32 @@ def test_probes_in_threads_stop_when_pytest_timeout_fires(
     # Sixty seconds of probes would have run on; their ending is what is asserted, with a
     # margin no start-up comes near.
     assert took < 30, result.stdout.str()
+
+
+def test_a_probe_patched_where_spawn_children_cannot_see_it_says_why(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(helper="""
+        def work(x):
+            return x
+
+        def job(x):
+            return work(x)
+    """)
+    pytester.makepyfile("""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        import helper
+
+        def test_patched(sleepbench, monkeypatch):
+            monkeypatch.setattr(helper, "work", sleepbench.probe(0.01))
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(2, mp_context=spawn) as pool:
+                list(pool.map(helper.job, range(2)))
+            sleepbench.timeline.assert_parallel(2)
+    """)
+    result = pytester.runpytest_subprocess(timeout=120)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*observed: no calls; if the code runs the probe in processes started with spawn or "
+        "forkserver*imports the module afresh. Hand the probe to the code instead*",
+    ])

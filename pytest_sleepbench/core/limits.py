@@ -38,8 +38,17 @@ def _count(value: object, name: str) -> int:
     return value
 
 
+#: What an empty timeline's message adds: the usual reason a probe the code did call records
+#: nothing is that the code never called this one.
+EMPTY_HINT = (
+    "no calls; if the code runs the probe in processes started with spawn or forkserver "
+    "(the default outside Linux), a probe monkeypatched into a module is not there: each such "
+    "child imports the module afresh. Hand the probe to the code instead (an argument, a "
+    "pool's initializer or initargs), or use the fork start method")
+
+
 def _nothing(check: str, expected: str) -> Verdict:
-    return Verdict(check, Kind.FAIL, "nothing was recorded", expected, "no calls")
+    return Verdict(check, Kind.FAIL, "nothing was recorded", expected, EMPTY_HINT)
 
 
 def _at(intervals: Sequence[Interval], origin: float, edge: Edge = "start") -> str:

@@ -127,6 +127,8 @@ class Timeline:
                       main_pid=self.main_pid, expected=expected, by_thread=True)
 
     def _described(self, intervals: Sequence[Interval]) -> str:
+        if not intervals:
+            return limits.EMPTY_HINT
         pids, lanes = len(processes(intervals)), len(threads(intervals))
         where = (f"{pids} process(es)" if lanes == pids
                  else f"{lanes} thread(s) of {pids} process(es)")
