@@ -49,7 +49,7 @@ def test_the_examples_of_the_readme_pass(pytester: pytest.Pytester) -> None:
         "*sleepbench runs*",
         f"map *5 *0.100s *s  {verdict}  *::test_map_keeps_input_order*",
         f"as_completed *2 *0.160s *s  {verdict}  *::test_completion_order*",
-        "probe *1 *- *s  pass   passed  *::test_my_code_really_overlaps*",
+        "probe *4 *- *s  pass   passed  *::test_my_code_really_overlaps*",
     ])
 
 

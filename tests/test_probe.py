@@ -131,3 +131,16 @@ def test_a_probe_patched_where_spawn_children_cannot_see_it_says_why(
         "*observed: no calls; if the code runs the probe in processes started with spawn or "
         "forkserver*imports the module afresh. Hand the probe to the code instead*",
     ])
+
+
+def test_a_probe_timeline_counts_lanes_not_processes(bench: Bench) -> None:
+    probe = bench.aprobe(0.05)
+
+    async def gather() -> None:
+        await asyncio.gather(*(probe(k) for k in range(20)))
+
+    asyncio.run(gather())
+    record = bench.timeline.to_record()
+    # Twenty coroutines overlapping in one thread of one process: twenty lanes.
+    assert record["workers"] == 20
+    assert len(bench.timeline.processes) == 1

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from . import limits
 from .judge import Kind, Verdict
 from .model import peak_concurrency
-from .picture import message_width, render
+from .picture import lanes, message_width, render
 from .sink import Interval, Sink
 from .verdict import settle
 
@@ -110,7 +110,8 @@ class Timeline:
         origin = min((i.start for i in intervals), default=0.0)
         return {
             "pattern": "probe",
-            "workers": len(processes(intervals)),
+            # Lanes: threads, and coroutines overlapping in one, where the calls ran.
+            "workers": len(lanes(intervals, self.main_pid, by_thread=True)),
             "peak": peak(intervals),
             "wall": max((i.end for i in intervals), default=origin) - origin,
             "expected_wall": None,

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from ..core.picture import render
 from ..core.sink import Interval
 
-__all__ = ["Record", "number", "record_intervals", "record_main_pid", "record_names",
-           "record_picture"]
+__all__ = ["Record", "by_lane", "number", "record_intervals", "record_main_pid",
+           "record_names", "record_picture"]
 
 Record = Mapping[str, object]
 
@@ -72,4 +72,11 @@ def record_picture(record: Record, width: int = 80) -> str:
         expected=number(record.get("expected_wall")),
         names=record_names(record),
         span=number(record.get("wall")),
+        by_thread=by_lane(record),
     )
+
+
+def by_lane(record: Record) -> bool:
+    """Whether the record's rows are lanes (a row per thread and per overlapping coroutine),
+    as for probe timelines, rather than a row per process, as for runs and graded scripts."""
+    return record.get("pattern") == "probe"

@@ -13,7 +13,7 @@ from html import escape
 
 from ..core.picture import lanes
 from ..core.sink import Interval
-from .records import Record, number, record_intervals, record_main_pid, record_names
+from .records import Record, by_lane, number, record_intervals, record_main_pid, record_names
 
 __all__ = ["timeline_svg"]
 
@@ -62,7 +62,7 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
         return '<p class="empty">No intervals were recorded.</p>'
     main_pid = record_main_pid(record)
     names = record_names(record)
-    rows = lanes(intervals, main_pid)
+    rows = lanes(intervals, main_pid, by_thread=by_lane(record))
     # A graded script's sleeps carry no task index (a Process task cannot say which it is),
     # so those name themselves by their place in the order the sleeps started.
     by_start = sorted(range(len(intervals)), key=lambda k: intervals[k].start)
