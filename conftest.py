@@ -3,13 +3,14 @@ the core and plugin tests share."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import psutil
 import pytest
 from hypothesis import settings
 
 from pytest_sleepbench.core.bench import Bench
+from pytest_sleepbench.core.verdict import SleepbenchInconclusive
 
 # The model's properties are pure arithmetic; a deadline would time the machine's load, not
 # the code, and fail under it.
@@ -53,3 +54,14 @@ def bench(sleepbench: Bench) -> Bench:
     sleepbench.unit = 0.02
     sleepbench.start_method = "fork"
     return sleepbench
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    # This suite's own claims on a machine too loaded to show them (a CI box beside other
+    # jobs) are skipped with the reason, neither passed nor failed: the plugin's users get
+    # "inconclusive" and a failing session, which a build cannot tell from a broken one.
+    try:
+        return (yield)
+    except SleepbenchInconclusive as error:
+        pytest.skip(f"inconclusive on this machine now: {str(error).splitlines()[0]}")

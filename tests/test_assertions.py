@@ -160,7 +160,7 @@ def test_every_assertion_is_recorded_for_reports(bench: Bench) -> None:
     ]
     record = run.to_record()
     assert record["checks"] == run.checks
-    assert len(record["intervals"]) == 2  # type: ignore[arg-type]
+    assert len(record["intervals"]) == 2
 
 
 def test_a_pool_that_really_had_one_worker_is_judged_as_serial(bench: Bench) -> None:

@@ -20,10 +20,11 @@ from ..core.bounds import Bounds, auto_tolerance, wall_bounds
 from ..core.calibrate import available_cores, measured
 from ..core.clock import now
 from ..core.model import list_schedule
+from ..core.records import CheckRecord, RunRecord
 from ..core.run import Run
 from ..core.verdict import SleepbenchAssertion, SleepbenchInconclusive, message
 from . import markers
-from .keys import INCONCLUSIVE_ATTR, RECORDS_ATTR, RunRecord
+from .keys import INCONCLUSIVE_ATTR, RECORDS_ATTR
 from .settings import resolve, xdist_workers
 
 __all__ = ["CallChecks"]
@@ -213,9 +214,8 @@ def _wall_record(wall: _WallVerdict) -> RunRecord:
     }
 
 
-def _checks(record: RunRecord) -> list[dict[str, object]]:
-    checks = record.get("checks")
-    return [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
+def _checks(record: RunRecord) -> list[CheckRecord]:
+    return list(record.get("checks", []))
 
 
 def _markers(item: pytest.Item) -> tuple[markers.PatternMarker | None, markers.WallMarker | None]:

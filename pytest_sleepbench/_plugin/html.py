@@ -7,6 +7,7 @@ see every worker's runs and the report is written once.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, "sleepbench-html")
 
 
-def _drawn_elsewhere(record: dict[str, object]) -> bool:
+def _drawn_elsewhere(record: Mapping[str, object]) -> bool:
     """Whether the record's picture is not for the timelines section: a sleepbench check
     failed on the run, and so already showed it, or it is a wall marker's, with none.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-RunRecord = dict[str, object]
+from ..core.records import RunRecord
 
 #: The attribute that carries a test's run records on its report; pytest-xdist serializes extra
 #: report attributes, so the records reach the controller with the report.

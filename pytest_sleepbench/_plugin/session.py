@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from .keys import INCONCLUSIVE_ATTR, PROBE_LIMIT_KEY, RECORDS_ATTR, RUNS_KEY, RunRecord
+from ..core.records import RunRecord
+from .keys import INCONCLUSIVE_ATTR, PROBE_LIMIT_KEY, RECORDS_ATTR, RUNS_KEY
 from .settings import resolve
 
 __all__ = ["SessionPlugin"]
@@ -75,11 +76,12 @@ class SessionPlugin:
                    else report.outcome)
         if outcome == "inconclusive":
             self.unshown.append((report.nodeid, report.longreprtext))
-        for record in getattr(report, RECORDS_ATTR, None) or []:
-            self.config.stash[RUNS_KEY].append(
-                {**record, "nodeid": report.nodeid, "outcome": outcome,
-                 "title": f"{report.nodeid} ({record['pattern']})"}
-            )
+        records: list[RunRecord] = getattr(report, RECORDS_ATTR, None) or []
+        for record in records:
+            entry = record.copy()
+            entry["nodeid"], entry["outcome"] = report.nodeid, outcome
+            entry["title"] = f"{report.nodeid} ({record.get('pattern')})"
+            self.config.stash[RUNS_KEY].append(entry)
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config,
@@ -131,31 +133,28 @@ class SessionPlugin:
                       f"{'checks':<6} {'test':<7} id")
         for r in records:
             expected = r.get("expected_wall")
-            model = "-" if expected is None else f"{float(str(expected)):.3f}s"
-            earlier = r.get("earlier_walls")
-            again = "".join(
-                f" (first attempt {float(w):.3f}s)" for w in earlier
-            ) if isinstance(earlier, list) else ""
-            units = r.get("earlier_units")
-            if isinstance(units, list) and units:
-                again += f" (unit scaled up from {float(units[0]):g}s)"
+            model = "-" if expected is None else f"{expected:.3f}s"
+            again = "".join(f" (first attempt {w:.3f}s)" for w in r.get("earlier_walls", []))
+            units = r.get("earlier_units", [])
+            if units:
+                again += f" (unit scaled up from {units[0]:g}s)"
             tr.write_line(
-                f"{r['pattern']!s:<13} {r['workers']!s:>3} {model:>8} "
-                f"{float(str(r['wall'])):>8.3f}s  {_verdict(r):<6} {r['outcome']!s:<7} "
-                f"{r['nodeid']}{again}"
+                f"{r.get('pattern', '?'):<13} {r.get('workers', '-')!s:>3} {model:>8} "
+                f"{r.get('wall', 0.0):>8.3f}s  {_verdict(r):<6} {r.get('outcome', '?'):<7} "
+                f"{r.get('nodeid', '')}{again}"
             )
-        calibrations = sorted({str(r["calibration"]) for r in records if r.get("calibration")})
+        calibrations = sorted({r["calibration"] for r in records if r.get("calibration")})
         for line in calibrations:
             tr.write_line(f"calibration: {line}")
 
 
 def _verdict(record: RunRecord) -> str:
     """The run's own verdict, from its checks, apart from whether its test passed."""
-    checks = record.get("checks")
-    if not isinstance(checks, list) or not checks:
+    checks = record.get("checks", [])
+    if not checks:
         return "-"
     # The test's own failure has its column; this one is the run's verdict.
-    statuses = {c.get("status") for c in checks if c.get("name") != "test"}
+    statuses = {c["status"] for c in checks if c["name"] != "test"}
     return next((s for s in ("fail", "inconclusive") if s in statuses), "pass")
 
 

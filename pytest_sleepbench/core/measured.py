@@ -14,6 +14,7 @@ from .judge import STAGGER, Measurement
 from .lesson import POOL_PATTERNS, PROCESS_PATTERNS
 from .model import Schedule, list_schedule
 from .picture import message_width, render
+from .records import CheckRecord, RunRecord, interval_record
 from .sink import Interval
 
 __all__ = ["Measured"]
@@ -65,7 +66,7 @@ class Measured:
     """Units of earlier attempts too small for the machine to show a claim (see
     :meth:`assert_parallel`); ``unit`` is the one the verdicts describe."""
     retried_late: bool = False
-    checks: list[dict[str, str]] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
     """Every assertion made on this run, in order, with its verdict."""
 
     # -- what was observed -------------------------------------------------------------------
@@ -148,7 +149,7 @@ class Measured:
             f"model {b.ideal:.3f}s, bounds {b.lower:.3f}s..{b.upper:.3f}s"
         )
 
-    def to_record(self) -> dict[str, object]:
+    def to_record(self) -> RunRecord:
         """A JSON-ready account of the run, for reports; times are seconds after it began."""
         b = self.bounds
         return {
@@ -171,10 +172,7 @@ class Measured:
             "results": self.results,
             "checks": list(self.checks),
             "main_pid": self.main_pid,
-            "intervals": [
-                {**i.to_dict(), "start": i.start - self.origin, "end": i.end - self.origin}
-                for i in self.intervals
-            ],
+            "intervals": [interval_record(i, self.origin) for i in self.intervals],
         }
 
     def label(self, task: int) -> str:

@@ -17,6 +17,7 @@ from . import limits
 from .judge import Kind, Verdict
 from .model import peak_concurrency
 from .picture import lanes, message_width, render
+from .records import CheckRecord, RunRecord, interval_record
 from .sink import Interval, Sink
 from .verdict import settle
 
@@ -72,7 +73,7 @@ class Timeline:
         calibrates then, not before); by default a run's at the default unit."""
         self.sink = sink
         self.main_pid = os.getpid() if main_pid is None else main_pid
-        self.checks: list[dict[str, str]] = []
+        self.checks: list[CheckRecord] = []
         self._tolerance = tolerance
 
     @property
@@ -104,7 +105,7 @@ class Timeline:
         self.sink.clear()
         self.checks.clear()
 
-    def to_record(self) -> dict[str, object]:
+    def to_record(self) -> RunRecord:
         """A JSON-ready account of the timeline; times are seconds after its first start."""
         intervals = self.intervals
         origin = min((i.start for i in intervals), default=0.0)
@@ -117,10 +118,7 @@ class Timeline:
             "expected_wall": None,
             "main_pid": self.main_pid,
             "checks": list(self.checks),
-            "intervals": [
-                {**i.to_dict(), "start": i.start - origin, "end": i.end - origin}
-                for i in intervals
-            ],
+            "intervals": [interval_record(i, origin) for i in intervals],
         }
 
     def picture(self, width: int | None = None, expected: float | None = None) -> str:

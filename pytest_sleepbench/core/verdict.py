@@ -7,6 +7,7 @@ assertion points at the user's line rather than at this package.
 from __future__ import annotations
 
 from .judge import Kind, Verdict
+from .records import CheckRecord
 
 __all__ = ["SleepbenchAssertion", "SleepbenchInconclusive", "message", "raise_for", "settle"]
 
@@ -55,7 +56,7 @@ def raise_for(verdict: Verdict, picture: str, *, prefix: str = "sleepbench: ",
     raise kind(f"{prefix}{verdict.title}", verdict.expected, observed, picture)
 
 
-def settle(checks: list[dict[str, str]], verdict: Verdict, picture: str, *,
+def settle(checks: list[CheckRecord], verdict: Verdict, picture: str, *,
            context: str = "") -> None:
     """Record ``verdict`` in ``checks`` with the explanation a failure would carry, then raise
     what it calls for: the one way runs and timelines keep their verdicts."""
