@@ -8,12 +8,6 @@ import pytest
 pytest_plugins = ["pytester"]
 
 
-@pytest.fixture(autouse=True)
-def _alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The inner runs are sessions of their own, not one of the outer xdist workers.
-    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
-
-
 def test_a_bad_wall_marker_stops_each_test_before_its_body_runs(
     pytester: pytest.Pytester,
 ) -> None:

@@ -80,21 +80,23 @@ def test_the_marker_checks_the_patterns_promises_after_the_test(
     pytester.makepyfile("""
         import pytest
 
+        # A task lost after the run: the first check, whatever the machine's load, fails.
         @pytest.mark.sleepbench("map", [3, 2, 1], workers=3)
         def test_checked(sleepbench_run):
-            sleepbench_run.delivered = (2, 1, 0)
+            sleepbench_run.intervals = sleepbench_run.intervals[1:]
 
         @pytest.mark.sleepbench("map", [3, 2, 1], workers=3, check=False)
         def test_unchecked(sleepbench_run):
-            sleepbench_run.delivered = (2, 1, 0)
+            sleepbench_run.intervals = sleepbench_run.intervals[1:]
 
-        @pytest.mark.sleepbench("serial", [1])
+        @pytest.mark.sleepbench("serial", [1], check=False)
         def test_runs_without_naming_the_fixture(sleepbench):
             assert [r.pattern for r in sleepbench.runs] == ["serial"]
     """)
     result = pytester.runpytest("--sleepbench-unit=0.02")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*test_checked*", "*results were not received in input order"])
+    result.stdout.fnmatch_lines(["*test_checked*",
+                                 "sleepbench: not every task ran to its end once"])
 
 
 def test_marker_beats_command_line_beats_ini(pytester: pytest.Pytester) -> None:
@@ -160,10 +162,10 @@ def test_a_bad_marker_names_itself_and_the_fix(
 
 
 def test_the_wall_marker_lets_the_test_finish_and_reports_the_measurement(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
 ) -> None:
-    # The inner run is a session of its own, not one of the outer xdist workers.
-    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    # The inner run shares the machine with the outer xdist workers, whose count it keeps, so
+    # its margins are those of the load it really runs under.
     pytester.makepyfile("""
         import time, pytest
         from concurrent.futures import ProcessPoolExecutor
