@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from ..core.lesson import DEFAULT_DURATIONS, PATTERNS, durations_problem, start_method_problem
 from .lines import Lines, syntax
+from .policy import DEFAULT_WEIGHTS, sleeps_of, weights_of, workers_of
 from .values import Bad, number
 
 if sys.version_info >= (3, 11):
@@ -27,8 +29,9 @@ __all__ = ["DEFAULT", "Assignment", "AssignmentError", "Exercise", "load", "pars
 DEFAULT = Path(__file__).with_name("default.toml")
 
 _TOP = {"unit", "start_method", "timeout", "memory_mb", "processes", "output_kb", "python",
-        "exercise"}
-_EXERCISE = {"id", "pattern", "file", "points", "durations", "timeout"}
+        "weights", "exercise"}
+_EXERCISE = {"id", "pattern", "file", "points", "durations", "sleeps", "workers", "weights",
+             "timeout"}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: One part of a glob's name, as fnmatch reads it: a class (``[...]``), ``*``, or a character.
 _GLOB_PART = re.compile(r"\[!?\]?[^\]]*\]|.", re.DOTALL)
@@ -68,6 +71,12 @@ class Exercise:
     points: float
     durations: tuple[float, ...]
     timeout: float | None = None
+    sleeps: str = "exact"
+    """``exact``: the tasks sleep ``durations``; ``any``: the model is what they slept."""
+    workers: int | None = None
+    """Tasks owed at once; ``None``: what a default pool gets, or one process a task."""
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    """The share of ``points`` each failed check costs."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,8 @@ class Assignment:
             "output_kb": self.output >> 10,
             "exercises": [
                 {"id": e.id, "pattern": e.pattern, "file": e.file, "points": e.points,
-                 "durations": list(e.durations), "timeout": e.timeout}
+                 "durations": list(e.durations), "sleeps": e.sleeps, "workers": e.workers,
+                 "weights": dict(e.weights), "timeout": e.timeout}
                 for e in self.exercises
             ],
         }
@@ -145,7 +155,8 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
     if not isinstance(tables, list) or not tables:
         raise AssignmentError(f"{name}:1: no exercises; add at least one [[exercise]] table "
                               "with id, pattern, file and points")
-    exercises = [_exercise(t, k, bad) for k, t in enumerate(tables)]
+    weights = weights_of(data["weights"], bad) if "weights" in data else DEFAULT_WEIGHTS
+    exercises = [_exercise(t, k, bad, weights) for k, t in enumerate(tables)]
     seen: set[str] = set()
     for k, ex in enumerate(exercises):
         if ex.id in seen:
@@ -198,7 +209,7 @@ def _can_end_in_py(glob: str) -> bool:
     return any(i < len(parts) for i in states)
 
 
-def _exercise(table: object, k: int, bad: Bad) -> Exercise:
+def _exercise(table: object, k: int, bad: Bad, weights: Mapping[str, float]) -> Exercise:
     if not isinstance(table, dict):
         raise bad("exercise must be a table", "exercise", k, fix="write it as [[exercise]]")
     extra = sorted(set(table) - _EXERCISE)
@@ -234,5 +245,8 @@ def _exercise(table: object, k: int, bad: Bad) -> Exercise:
                if "timeout" in table else None)
     return Exercise(
         id=ident, pattern=str(pattern), file=file, points=points, durations=positive,
-        timeout=timeout,
+        timeout=timeout, sleeps=sleeps_of(table, k, str(pattern), bad),
+        workers=workers_of(table, k, str(pattern), bad),
+        weights=weights_of(table["weights"], bad, k, weights) if "weights" in table
+        else dict(weights),
     )

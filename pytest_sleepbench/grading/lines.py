@@ -37,19 +37,38 @@ class Lines:
         self.headers = [n for n, line in enumerate(self.lines, 1) if header.match(line)]
 
     def of(self, key: str, table: int | None = None) -> int:
+        if table is None and "." in key:
+            return self.within(*key.split(".", 1))
         first, last = 1, (self.headers[0] - 1 if self.headers else len(self.lines))
         if table is not None:
             first = self.headers[table] if table < len(self.headers) else 1
             last = self.headers[table + 1] - 1 if table + 1 < len(self.headers) else len(
                 self.lines)
         pattern = re.compile(rf"^\s*{_key(key)}\s*=")
+        sub = re.compile(rf"^\s*\[\s*{_key('exercise')}\s*\.\s*{_key(key)}\s*\]")
         for n in range(first, last + 1):
-            if pattern.match(self.lines[n - 1]):
+            if pattern.match(self.lines[n - 1]) or (table is not None
+                                                    and sub.match(self.lines[n - 1])):
                 return n
         if table is None:
             # A top-level key written as a table (``[exercise]``) has its header anywhere.
             return self.table(key) or first
         return first
+
+    def within(self, name: str, key: str) -> int:
+        """The line of ``key`` in the top-level table ``name`` (``[weights]``, or dotted as
+        ``weights.key = ...``), else of the table's header."""
+        dotted = re.compile(rf"^\s*{_key(name)}\s*\.\s*{_key(key)}\s*=")
+        found = next((n for n, line in enumerate(self.lines, 1) if dotted.match(line)), None)
+        header = self.table(name)
+        if found is None and header is not None:
+            pattern = re.compile(rf"^\s*{_key(key)}\s*=")
+            for n in range(header + 1, len(self.lines) + 1):
+                if self.lines[n - 1].lstrip().startswith("["):
+                    break
+                if pattern.match(self.lines[n - 1]):
+                    return n
+        return found or header or self.of(name)
 
     def table(self, key: str) -> int | None:
         """The line of a ``[key]`` header, one table where a list of them may be meant."""

@@ -1,0 +1,70 @@
+"""The grading policy without the sandbox: the assignment keys that set which sleeps count,
+how many workers a parallel exercise owes and what each failed check costs."""
+
+from __future__ import annotations
+
+import pytest
+from grading_support import FAST
+
+from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
+from pytest_sleepbench.grading.policy import DEFAULT_SLEEPS, DEFAULT_WEIGHTS
+
+
+def test_the_built_in_assignment_says_which_sleeps_count() -> None:
+    default = load(None)
+    assert {e.pattern: e.sleeps for e in default.exercises} == DEFAULT_SLEEPS
+    assert DEFAULT_SLEEPS["as_completed"] == DEFAULT_SLEEPS["map"] == "exact"
+    assert all(e.workers is None and e.weights == DEFAULT_WEIGHTS for e in default.exercises)
+    listed = default.to_dict()["exercises"]
+    assert isinstance(listed, list)
+    assert listed[0]["sleeps"] == "any" and listed[0]["weights"] == DEFAULT_WEIGHTS
+
+
+def test_weights_at_the_top_and_per_exercise_lay_over_the_defaults() -> None:
+    text = FAST.format(extra="[weights]\ntiming = 0.3\ncleanup = 0\n").replace(
+        'id = "ex3_3"\n', 'id = "ex3_3"\nweights = { order = 0.8 }\nsleeps = "any"\n'
+        "workers = 3\n")
+    exercises = {e.id: e for e in parse(text, "w.toml").exercises}
+    assert exercises["ex1"].weights == {**DEFAULT_WEIGHTS, "timing": 0.3, "cleanup": 0.0}
+    assert exercises["ex3_3"].weights == {**DEFAULT_WEIGHTS, "timing": 0.3, "cleanup": 0.0,
+                                          "order": 0.8}
+    assert (exercises["ex3_3"].sleeps, exercises["ex3_3"].workers) == ("any", 3)
+    assert exercises["ex3_2"].sleeps == "exact"
+
+
+_EXERCISE = "[[exercise]]\nid='a'\npattern='map'\nfile='a.py'\npoints=1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"unit = 1\n{_EXERCISE}sleeps = 'some'\n",
+         "a.toml:7: sleeps must be \"exact\" or \"any\", got 'some'"),
+        (f"unit = 1\n{_EXERCISE}sleeps = true\n", "a.toml:7: sleeps must be"),
+        (f"unit = 1\n{_EXERCISE}workers = 0\n",
+         "a.toml:7: workers must be a whole number of at least 1, got 0"),
+        (f"unit = 1\n{_EXERCISE}workers = 1.5\n", "a.toml:7: workers must be a whole number"),
+        (f"unit = 1\n{_EXERCISE}workers = true\n", "a.toml:7: workers must be a whole number"),
+        (f"unit = 1\n{_EXERCISE.replace('map', 'serial')}workers = 2\n",
+         "a.toml:7: workers does not apply to the serial pattern"),
+        (f"unit = 1\n[weights]\noverlap = 0.5\nordr = 0.5\n{_EXERCISE}",
+         "a.toml:4: unknown check 'ordr' in weights; weighted checks are main_guard, api"),
+        (f"unit = 1\n{_EXERCISE}[weights]\ntiming = 1.5\n",
+         "a.toml:8: the weight of timing must be a number from 0 to 1, got 1.5"),
+        (f"unit = 1\nweights.order = nan\n{_EXERCISE}",
+         "a.toml:2: the weight of order must be a number from 0 to 1, got nan"),
+        (f"unit = 1\n[weights]\nruns = 0.5\n{_EXERCISE}",
+         "a.toml:3: runs has no weight: a script that does not run scores 0"),
+        (f"unit = 1\nweights = 0.5\n{_EXERCISE}",
+         "a.toml:2: weights must be a table of check names and shares, got 0.5"),
+        (f"unit = 1\n{_EXERCISE}weights = {{ overlap = -0.1 }}\n",
+         "a.toml:7: the weight of overlap must be a number from 0 to 1, got -0.1"),
+        (f"unit = 1\n{_EXERCISE}weights = {{ order = true }}\n",
+         "a.toml:7: the weight of order must be a number from 0 to 1, got True"),
+        (f"unit = 1\n{_EXERCISE}weights = [0.5]\n", "a.toml:7: weights must be a table"),
+    ],
+)
+def test_policy_mistakes_name_the_line(text: str, expected: str) -> None:
+    with pytest.raises(AssignmentError) as error:
+        parse(text, "a.toml")
+    assert str(error.value).startswith(expected)
