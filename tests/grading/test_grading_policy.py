@@ -3,11 +3,57 @@ how many workers a parallel exercise owes and what each failed check costs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from grading_support import FAST
 
+from pytest_sleepbench.core.lesson import PATTERNS
 from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
+from pytest_sleepbench.grading.checks import CHECKS, Check
+from pytest_sleepbench.grading.grade import score
 from pytest_sleepbench.grading.policy import DEFAULT_SLEEPS, DEFAULT_WEIGHTS
+
+#: The checks that carry what each pattern teaches, failing alone.
+LESSON = {"serial": ["uses_processes"], "processes": ["uses_processes", "overlap"],
+          "process_loop": ["uses_processes", "overlap"], "submit": ["uses_processes", "overlap"],
+          "as_completed": ["uses_processes", "overlap", "order"],
+          "map": ["uses_processes", "overlap", "order"]}
+#: The checks each pattern judges when nothing is skipped for the run's sake.
+JUDGED = {p: [c for c in CHECKS if not (c == "order" and p not in ("map", "as_completed"))
+              and not (c == "main_guard" and p == "serial")] for p in PATTERNS}
+
+
+def _checks(pattern: str, failed: Sequence[str]) -> list[Check]:
+    return [Check(name, "fail" if name in failed else "pass") for name in JUDGED[pattern]]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_missing_the_lesson_leaves_at_most_half_and_no_guard_three_quarters(
+        pattern: str) -> None:
+    for check in LESSON[pattern]:
+        assert score(_checks(pattern, [check]), 10) <= 5, check
+    if pattern != "serial":
+        assert score(_checks(pattern, ["main_guard"]), 10) <= 7.5
+    assert score(_checks(pattern, []), 10) == 10
+
+
+def test_a_failed_check_costs_its_weight_and_a_skipped_one_nothing() -> None:
+    threads = _checks("processes", ["api", "uses_processes"])
+    assert score(threads, 10) == 3.0  # 10 * (1 - 0.2 - 0.5)
+    skipped = [Check("overlap", "skip") if c.name == "overlap" else c
+               for c in _checks("submit", ["timing"])]
+    assert score(skipped, 10) == 8.0
+    assert score(_checks("map", ["uses_processes", "overlap", "order"]), 10) == 0
+    own = {**DEFAULT_WEIGHTS, "timing": 0.6}
+    assert score(_checks("submit", ["timing"]), 10, own) == 4.0
+
+
+def test_a_script_that_does_not_run_or_sleeps_nothing_scores_nothing() -> None:
+    ran = _checks("serial", [])
+    assert score(ran, 10, slept=False) == 0
+    failed = [Check("runs", "fail"), *(Check(n, "skip") for n in CHECKS[1:])]
+    assert score(failed, 10) == 0
 
 
 def test_the_built_in_assignment_says_which_sleeps_count() -> None:
