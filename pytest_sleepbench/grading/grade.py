@@ -19,6 +19,7 @@ from ..core.lesson import START_METHODS
 from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier
 from .outcome import Limits, Outcome
+from .owed import owed
 from .policy import DEFAULT_WEIGHTS, points_left
 from .sandbox import REIMPORT, run_script
 
@@ -191,12 +192,13 @@ def grade_exercise(
     limit = time_limit(exercise, assignment, baseline)
     limits = Limits(wall=limit, memory=assignment.memory, processes=assignment.processes,
                     output=assignment.output)
+    parallel = owed(exercise, assignment.python)
 
     def run(forced: str | None, unit: float = assignment.unit) -> Observed:
         outcome: Outcome = run_script(submission, script, unit=unit, limits=limits,
                                       start_method=forced, python=assignment.python,
                                       owner=owner)
-        return Observed.of(exercise.pattern, exercise.durations, unit, outcome)
+        return Observed.of(exercise.pattern, exercise.durations, unit, outcome, owed=parallel)
 
     observed = run(assignment.start_method)
     guard = None

@@ -1,12 +1,14 @@
-"""The checks a graded run is timed for: its tasks overlapped as the schedule over its workers
-owes, its sleeps and its wall fit the model's bounds, and its results came back in the order
-the exercise promises. Each verdict comes from the core's judge where the core has the rule.
+"""The checks a graded run is timed for: its tasks overlapped as the exercise owes, its sleeps
+and its wall fit the model's bounds, and its results came back in the order the exercise
+promises. Each verdict comes from the core's judge where the core has the rule.
 
-Expectations come from the schedule model built with the workers the run really had (the
-processes and threads that slept), so correct code passes on a grader with any number of cores.
-Lower time bounds are physical (a sleep never ends early); upper bounds add what calibration
-measured on this machine, and the measured cost of a script that only imports the lesson's
-modules in the sandbox.
+Time bounds and orders come from the schedule model built with the workers the run really had
+(the processes and threads that slept), so correct code passes on a grader with any number of
+cores. The overlap owed does not: it is what the exercise owes on this grader (see
+:mod:`.owed`), so a script cannot owe less by giving itself fewer workers. Lower time bounds are
+physical (a sleep never ends early); upper bounds add what calibration measured on this
+machine, and the measured cost of a script that only imports the lesson's modules in the
+sandbox.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..core import judge as rules
 from ..core import timeline as tl
 from ..core.bounds import wall_bounds
 from ..core.calibrate import Calibration
-from ..core.judge import Kind
+from ..core.judge import Kind, Measurement
 from ..core.lesson import POOL_PATTERNS
 from ..core.model import Schedule, list_schedule
 from .observed import Check, Observed, stderr_end
@@ -46,7 +48,36 @@ def overlap(o: Observed, calibration: Calibration, tolerance: float, xdist_worke
                       f"{len(late)} task(s) started or submitted after the main process had "
                       f"waited for one (first wait at {first_wait - o.origin:.3f}s, a later "
                       f"start at {late[0] - o.origin:.3f}s); peak concurrency {m.peak}")
+    short = _short_handed(o, m)
+    if short is not None:
+        return short
     return o.judged(rules.overlap(m))
+
+
+def _short_handed(o: Observed, m: Measurement) -> Check | None:
+    """The failure of a script that gave its tasks fewer workers than the exercise owes (a
+    pool made smaller than a default one, fewer processes than tasks): structural, as its
+    tasks could not overlap as owed at any unit, so no lateness or start-up excuses it."""
+    owed = min(o.owed.workers, len(o.durations))
+    had = o.capacity
+    if had is None or had >= owed:
+        return None
+    rec = o.outcome.recording
+    first_end = min(i.end for i in o.tasks)
+    if rec.pools and max(rec.pools) >= owed and any(t > first_end for t in rec.launches):
+        # A pool that starts its workers one submission at a time (forkserver, spawn) hands
+        # a later submission to a worker already free instead: a pool of the size owed whose
+        # submissions a starved main process spread out ends up smaller by the machine's
+        # doing, which the judge's readiness rules then weigh.
+        return None
+    ran = (f"your pool ran with {_count(had, 'worker')}" if rec.pools
+           else f"your script ran its tasks in {_count(had, 'process', 'processes')}")
+    return o.fail("overlap", f"{ran}; {o.owed.why}",
+                  f"{owed} tasks running at once", f"peak concurrency {m.peak}")
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _same(a: Sequence[float], b: Sequence[float]) -> bool:

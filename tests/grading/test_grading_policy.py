@@ -3,16 +3,25 @@ how many workers a parallel exercise owes and what each failed check costs."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Sequence
 
 import pytest
 from grading_support import FAST
 
+from pytest_sleepbench.core.calibrate import Calibration
 from pytest_sleepbench.core.lesson import PATTERNS
+from pytest_sleepbench.core.sink import Interval
 from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
 from pytest_sleepbench.grading.checks import CHECKS, Check
 from pytest_sleepbench.grading.grade import score
+from pytest_sleepbench.grading.observed import Observed, Owed
+from pytest_sleepbench.grading.outcome import Outcome
+from pytest_sleepbench.grading.owed import default_pool, owed
 from pytest_sleepbench.grading.policy import DEFAULT_SLEEPS, DEFAULT_WEIGHTS
+from pytest_sleepbench.grading.record import Recording
+from pytest_sleepbench.grading.timed import overlap
 
 #: The checks that carry what each pattern teaches, failing alone.
 LESSON = {"serial": ["uses_processes"], "processes": ["uses_processes", "overlap"],
@@ -114,3 +123,68 @@ def test_policy_mistakes_name_the_line(text: str, expected: str) -> None:
     with pytest.raises(AssignmentError) as error:
         parse(text, "a.toml")
     assert str(error.value).startswith(expected)
+
+
+def test_what_is_owed_comes_from_the_grader_not_the_script() -> None:
+    assignment = parse(FAST.format(extra=""), "t.toml")
+    by_id = {e.id: e for e in assignment.exercises}
+    assert owed(by_id["ex1"], None).workers == 1
+    assert owed(by_id["ex2_1"], None) == Owed(10, "the lesson starts a process a task, 10 at "
+                                                  "once")
+    pool = owed(by_id["ex3_2"], None)
+    # What ProcessPoolExecutor() gets in this interpreter (3.13 counts the CPU affinity).
+    count = getattr(os, "process_cpu_count", None) or os.cpu_count
+    assert pool.workers == default_pool(None) == (count() or 1)
+    assert pool.why == f"this machine gives a default pool {pool.workers}"
+    assert owed(dataclasses.replace(by_id["ex3_2"], workers=3), None).why == (
+        "the exercise owes 3 at once (`workers = 3` in the assignment)")
+
+
+# Runs made by hand, on the clock of a machine that starts a process in 2 ms.
+CAL = Calibration("fork", startup=0.002, pool=0.01, jitter=0.0001, cores=2)
+TOL = 0.005
+MAIN = 1
+UNIT = 0.02
+DEFAULT = Owed(2, "this machine gives a default pool 2")
+
+
+def _pool_run(ready: dict[int, float], sleeps: Sequence[tuple[int, float]], *, size: int,
+              named: Sequence[int], pattern: str = "submit", asked: Sequence[float] = (1, 1)
+              ) -> Observed:
+    """A pool run whose task ``k`` slept ``sleeps[k] = (pid, start)`` for its duration."""
+    intervals = [Interval(k, d * UNIT, pid, start, start + d * UNIT)
+                 for k, ((pid, start), d) in enumerate(zip(sleeps, asked, strict=True))]
+    end = max(i.end for i in intervals)
+    rec = Recording(intervals=intervals, api=["ProcessPoolExecutor", "ProcessPoolExecutor.submit"],
+                    launches=[0.0005] * len(asked), waits=[end + 0.001], started=0.0, main=MAIN,
+                    pools=[size], pool_workers=list(named),
+                    ready={pid: (None, at) for pid, at in ready.items()})
+    outcome = Outcome(returncode=0, wall=end + 0.01, origin=0.0, recording=rec, main_pid=MAIN)
+    return Observed.of(pattern, asked, UNIT, outcome, owed=DEFAULT)
+
+
+def test_a_pool_of_one_worker_fails_overlap_however_its_tasks_ran() -> None:
+    run = _pool_run({10: 0.001}, [(10, 0.002), (10, 0.022)], size=1, named=[10])
+    check = overlap(run, CAL, TOL, 1)
+    assert check.status == "fail"
+    assert check.message.startswith(
+        "overlap: your pool ran with 1 worker; this machine gives a default pool 2")
+    # Naming a worker the grader never saw does not make the pool bigger.
+    forged = _pool_run({10: 0.001}, [(10, 0.002), (10, 0.022)], size=2, named=[10, 99])
+    assert "your pool ran with 1 worker" in overlap(forged, CAL, TOL, 1).message
+
+
+def test_a_default_pool_whose_second_worker_the_machine_started_late_is_not_blamed() -> None:
+    # Worker 11 could first run after both tasks had been taken: the machine's doing.
+    late = _pool_run({10: 0.001, 11: 0.030}, [(10, 0.002), (10, 0.022)], size=2,
+                     named=[10, 11])
+    check = overlap(late, CAL, TOL, 1)
+    assert check.status == "skip", check.message
+    assert "not judged" in check.message and "not held against the script" in check.message
+    # Ready in time and idle all the same: the tasks were kept apart by the script.
+    idle = _pool_run({10: 0.001, 11: 0.002}, [(10, 0.002), (10, 0.022)], size=2,
+                     named=[10, 11])
+    assert overlap(idle, CAL, TOL, 1).status == "fail"
+    both = _pool_run({10: 0.001, 11: 0.002}, [(10, 0.002), (11, 0.003)], size=2,
+                     named=[10, 11])
+    assert overlap(both, CAL, TOL, 1).status == "pass"
