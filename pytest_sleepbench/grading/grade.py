@@ -20,7 +20,7 @@ from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier
 from .outcome import Limits, Outcome
 from .owed import owed
-from .policy import DEFAULT_WEIGHTS, points_left
+from .policy import DEFAULT_WEIGHTS, points_left, sleep_budget
 from .sandbox import REIMPORT, run_script
 
 __all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded", "score",
@@ -122,7 +122,7 @@ def time_limit(exercise: Exercise, assignment: Assignment, baseline: float) -> f
     configured = exercise.timeout or assignment.timeout
     if configured:
         return configured
-    work = sum(exercise.durations) * assignment.unit
+    work = sleep_budget(exercise.durations, exercise.sleeps) * assignment.unit
     return 2 * work + len(exercise.durations) * 4 * baseline + 4 * baseline + 1.0
 
 
@@ -198,7 +198,8 @@ def grade_exercise(
         outcome: Outcome = run_script(submission, script, unit=unit, limits=limits,
                                       start_method=forced, python=assignment.python,
                                       owner=owner)
-        return Observed.of(exercise.pattern, exercise.durations, unit, outcome, owed=parallel)
+        return Observed.of(exercise.pattern, exercise.durations, unit, outcome,
+                           sleeps=exercise.sleeps, owed=parallel)
 
     observed = run(assignment.start_method)
     guard = None

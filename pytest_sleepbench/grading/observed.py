@@ -22,7 +22,7 @@ from ..core.sink import Interval
 from ..core.verdict import message
 from .outcome import Outcome
 
-__all__ = ["Check", "Observed", "Owed", "allowance", "stderr_end", "tail"]
+__all__ = ["Check", "Observed", "Owed", "allowance", "per_task", "stderr_end", "tail"]
 
 
 @dataclass(frozen=True)
@@ -52,22 +52,31 @@ class Observed:
 
     pattern: str
     durations: tuple[float, ...]
+    """The model's tasks, in tutorial seconds: the exercise's, or under ``sleeps = "any"``
+    what the script's tasks slept (when it ran at least as many)."""
     unit: float
     outcome: Outcome
     tasks: tuple[Interval, ...]
     """Sleeps longer than zero, each with a task index (submission index for pool tasks,
     otherwise the order they started in)."""
+    asked: tuple[float, ...] = ()
+    """The exercise's own durations."""
+    sleeps: str = "exact"
     owed: Owed = Owed()
-    """What the exercise owes at once, whatever the script chose."""
 
     @classmethod
     def of(cls, pattern: str, durations: Sequence[float], unit: float, outcome: Outcome,
-           *, owed: Owed | None = None) -> Observed:
+           *, sleeps: str = "exact", owed: Owed | None = None) -> Observed:
         slept = [i for i in outcome.recording.intervals if i.seconds > 0]
         tagged = pattern in POOL_PATTERNS and all(i.task is not None for i in slept)
         tasks = tuple(i if tagged else dataclasses.replace(i, task=k)
                       for k, i in enumerate(slept))
-        return cls(pattern, tuple(durations), unit, outcome, tasks,
+        model = tuple(durations)
+        if sleeps == "any" and len(per_task(tasks, unit)) >= len(durations):
+            # Fewer tasks than the exercise's keep its durations: the model then owes what
+            # the exercise owes, and the checks count what is missing.
+            model = per_task(tasks, unit)
+        return cls(pattern, model, unit, outcome, tasks, tuple(durations), sleeps,
                    owed or Owed(1 if pattern == "serial" else len(durations)))
 
     @property
@@ -170,6 +179,17 @@ class Observed:
             single_use=self.pattern in PROCESS_PATTERNS,
             unit=self.unit,
         )
+
+
+def per_task(tasks: Sequence[Interval], unit: float) -> tuple[float, ...]:
+    """What each task slept, in tutorial seconds, by task index: a pool task that sleeps
+    twice is one task of both sleeps, as its worker runs them one after the other."""
+    total: dict[int, float] = {}
+    for k, i in enumerate(tasks):
+        index = k if i.task is None else i.task
+        total[index] = total.get(index, 0.0) + i.seconds / unit
+    # Rounded: a tutorial second scaled to the unit and back is not always the same float.
+    return tuple(round(total[k], 9) for k in sorted(total))
 
 
 def allowance(o: Observed, calibration: Calibration, xdist_workers: int) -> float:

@@ -13,6 +13,7 @@ sandbox.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 
@@ -23,7 +24,8 @@ from ..core.calibrate import Calibration
 from ..core.judge import Kind, Measurement
 from ..core.lesson import POOL_PATTERNS
 from ..core.model import Schedule, list_schedule
-from .observed import Check, Observed, stderr_end
+from .observed import Check, Observed, per_task, stderr_end
+from .policy import floor
 
 __all__ = ["order", "overlap", "timing"]
 
@@ -48,7 +50,7 @@ def overlap(o: Observed, calibration: Calibration, tolerance: float, xdist_worke
                       f"{len(late)} task(s) started or submitted after the main process had "
                       f"waited for one (first wait at {first_wait - o.origin:.3f}s, a later "
                       f"start at {late[0] - o.origin:.3f}s); peak concurrency {m.peak}")
-    short = _short_handed(o, m)
+    short = _short_handed(o, m) or _too_short(o, m)
     if short is not None:
         return short
     return o.judged(rules.overlap(m))
@@ -76,6 +78,26 @@ def _short_handed(o: Observed, m: Measurement) -> Check | None:
                   f"{owed} tasks running at once", f"peak concurrency {m.peak}")
 
 
+def _too_short(o: Observed, m: Measurement) -> Check | None:
+    """Under ``sleeps = "any"`` the model is what the script slept, so sleeps too short to
+    show anything would owe nothing: each must last the floor, and together they must owe
+    the overlap the exercise's own durations owe on this machine."""
+    if o.sleeps != "any" or o.durations == o.asked:
+        return None
+    asked = dataclasses.replace(m, durations=tuple(d * o.unit for d in o.asked))
+    need, owed = rules.owed_peak(asked), rules.owed_peak(m)
+    least = floor(o.asked)
+    if min(o.durations) >= least - 1e-6 and (owed >= need or m.peak >= need):
+        return None
+    return o.fail(
+        "overlap", "the tasks slept too little for their overlap to show",
+        f"sleeps of at least {least:g} tutorial second(s) that owe peak concurrency {need} "
+        f"here, as the exercise's own ({_listing(o.asked)}) do",
+        f"sleeps of {_listing(o.durations)}, which owe {owed} once each worker's start-up "
+        f"({m.stagger * 1000:.0f} ms) and jitter ({m.tolerance * 1000:.0f} ms) are allowed "
+        f"for; peak concurrency {m.peak}")
+
+
 def _count(n: int, one: str, many: str = "") -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
@@ -92,15 +114,9 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
             xdist_workers: int) -> Check:
     durations = [d * o.unit for d in o.durations]
     schedule = o.schedule
-    slept = sorted(i.seconds / o.unit for i in o.tasks)
-    if not _same(slept, sorted(o.durations)):
-        # The model is built from the exercise's durations; a run of other sleeps, or of none
-        # (whose wall a slow pool start can stretch past the lower bound), is not the run the
-        # bounds describe.
-        return o.fail("timing", "the tasks did not sleep the durations the exercise asks for",
-                      f"sleeps of {_listing(o.durations)} tutorial second(s)",
-                      f"sleeps of {_listing(slept)}" if slept else
-                      "no sleep: time.sleep was not called, or was replaced")
+    unlike = _unlike_the_model(o)
+    if unlike is not None:
+        return unlike
 
     if o.pattern == "serial":
         lower = sum(durations)
@@ -139,6 +155,30 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
         f"{schedule.workers} worker(s), plus calibrated start-up and {baseline:.3f}s "
         "imports and interpreter exit)",
         observed=f"{o.wall:.3f}s from the script's first line to its exit"))
+
+
+def _unlike_the_model(o: Observed) -> Check | None:
+    """Why the run is not the one the model describes, whose bounds then mean nothing: under
+    ``exact``, sleeps other than the exercise's; under ``any``, fewer tasks than it has, or a
+    task too short to show anything. A run of none fails both (a slow pool start can stretch
+    its wall past any lower bound)."""
+    if o.sleeps == "any":
+        tasks, least = per_task(o.tasks, o.unit), floor(o.asked)
+        if len(tasks) >= len(o.asked) and min(tasks, default=0.0) >= least - 1e-6:
+            return None
+        return o.fail(
+            "timing", "the tasks did not sleep as the exercise asks",
+            f"at least {len(o.asked)} task(s), of any duration from {least:g} tutorial "
+            "second(s) up",
+            f"{len(tasks)} task(s), of {_listing(tasks)}" if tasks else
+            "no sleep: time.sleep was not called, or was replaced")
+    slept = sorted(i.seconds / o.unit for i in o.tasks)
+    if _same(slept, sorted(o.durations)):
+        return None
+    return o.fail("timing", "the tasks did not sleep the durations the exercise asks for",
+                  f"sleeps of {_listing(o.durations)} tutorial second(s)",
+                  f"sleeps of {_listing(slept)}" if slept else
+                  "no sleep: time.sleep was not called, or was replaced")
 
 
 def _labels(o: Observed, order: Sequence[int]) -> str:

@@ -1,5 +1,6 @@
 """Real scripts graded in the sandbox against the policy: parallelism owed by the grader, not
-the script; points that follow what each exercise teaches."""
+the script; sleeps the script may choose, and sleeps it may not; points that follow what each
+exercise teaches."""
 
 from __future__ import annotations
 
@@ -37,22 +38,10 @@ many_cpus = pytest.mark.skipif(default_pool(None) < 2,
                                reason="a default pool has one worker on this grader")
 
 
-
 def _score(entry: dict[str, object]) -> float:
     value = entry["score"]
     assert isinstance(value, float | int)
     return float(value)
-
-
-@pytest.mark.parametrize(("example", "most"), [
-    ("threads", 5.0),              # processes are the lesson: at most half
-    ("serial_in_disguise", 5.0),   # so is overlap
-    ("no_main_guard", 7.5),        # the guard: at most three quarters
-])
-def test_points_follow_the_lesson(tmp_path: Path, example: str, most: float) -> None:
-    source = (EXAMPLES / example / "ex2_processes.py").read_text()
-    entry = grade_script(tmp_path / example, "ex2", source, 20)
-    assert 0 < _score(entry) <= most, entry["checks"]
 
 
 def _failed(entry: dict[str, object]) -> set[str]:
@@ -115,6 +104,113 @@ def test_one_process_for_both_tasks_fails_overlap_as_the_lesson_owes_two(
         "overlap: your script ran its tasks in 1 process; the lesson starts a process a task, "
         "2 at once")
     assert _score(entry) <= 5
+
+
+@pytest.mark.parametrize(("example", "most"), [
+    ("threads", 5.0),              # processes are the lesson: at most half
+    ("serial_in_disguise", 5.0),   # so is overlap
+    ("no_main_guard", 7.5),        # the guard: at most three quarters
+])
+def test_points_follow_the_lesson(tmp_path: Path, example: str, most: float) -> None:
+    source = (EXAMPLES / example / "ex2_processes.py").read_text()
+    entry = grade_script(tmp_path / example, "ex2", source, 20)
+    assert 0 < _score(entry) <= most, entry["checks"]
+
+
+def test_ten_processes_of_their_own_length_pass_under_any(tmp_path: Path) -> None:
+    # A popular public copy of exercise 2.1 sleeps 1.5 s in each process.
+    source = TASK + """\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        procs = [mp.Process(target=task, args=(1.5,)) for _ in range(10)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    """
+    entry = grade_script(tmp_path / "longer", "ex2_1", source, 20)
+    assert entry["status"] == "pass", [message_of(entry, n) for n in _failed(entry)]
+    assert entry["score"] == 10
+
+
+def test_a_serial_run_of_the_user_s_own_intervals_passes_under_any(tmp_path: Path) -> None:
+    entry = grade_script(tmp_path / "own", "ex1", TASK + "    task(0.5)\n    task(3)\n", 20)
+    assert entry["status"] == "pass", [message_of(entry, n) for n in _failed(entry)]
+
+
+def test_a_map_over_other_durations_fails_timing_under_exact(tmp_path: Path) -> None:
+    source = TASK + """\
+    import concurrent.futures as cf
+
+    if __name__ == "__main__":
+        with cf.ProcessPoolExecutor() as pool:
+            print(list(pool.map(task, [1, 1, 1, 1, 1])))
+    """
+    entry = grade_script(tmp_path / "other", "ex3_3", source, 20)
+    assert _failed(entry) == {"timing"}, entry["checks"]
+    assert "expected: sleeps of 5, 4, 3, 2, 1 tutorial second(s)" in message_of(
+        entry, "timing")
+    assert entry["score"] == 8.0
+
+
+def test_tiny_sleeps_under_any_pass_neither_timing_nor_overlap(tmp_path: Path) -> None:
+    # Ten processes that each sleep a thousandth of a tutorial second: what they slept owes
+    # no overlap the machine could show, so the model must not make that a pass.
+    source = TASK + """\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        procs = [mp.Process(target=task, args=(0.001,)) for _ in range(10)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    """
+    entry = grade_script(tmp_path / "tiny", "ex2_1", source, 20)
+    assert {"timing", "overlap"} <= _failed(entry), entry["checks"]
+    assert "too little for their overlap to show" in message_of(entry, "overlap")
+    assert _score(entry) <= 3
+
+
+def test_tiny_serial_sleeps_fail_timing(tmp_path: Path) -> None:
+    entry = grade_script(tmp_path / "tiny", "ex1", TASK + "    task(0.001)\n    task(0.001)\n",
+                         20)
+    assert _failed(entry) == {"timing"}
+    assert "of any duration from 0.25 tutorial second(s) up" in message_of(entry, "timing")
+
+
+def test_fewer_tasks_than_the_exercise_fail_under_any(tmp_path: Path) -> None:
+    source = TASK + """\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        procs = [mp.Process(target=task, args=(1,)) for _ in range(5)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    """
+    entry = grade_script(tmp_path / "five", "ex2_1", source, 20)
+    assert {"timing", "uses_processes", "api"} <= _failed(entry), entry["checks"]
+    assert "at least 10 task(s)" in message_of(entry, "timing")
+    assert _score(entry) <= 1
+
+
+def test_processes_that_sleep_nothing_score_nothing(tmp_path: Path) -> None:
+    source = TASK + """\
+    import multiprocessing as mp
+
+    if __name__ == "__main__":
+        procs = [mp.Process(target=print, args=("no sleep",)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    """
+    entry = grade_script(tmp_path / "none", "ex2", source, 20)
+    assert entry["score"] == 0
+    assert "timing" in _failed(entry)
 
 
 @many_cpus

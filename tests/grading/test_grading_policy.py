@@ -1,5 +1,5 @@
-"""The grading policy without the sandbox: the assignment keys that set which sleeps count,
-how many workers a parallel exercise owes and what each failed check costs."""
+"""The grading policy without the sandbox: what each failed check costs, which sleeps count,
+how many workers a parallel exercise owes, and the assignment keys that set them."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from pytest_sleepbench.core.lesson import PATTERNS
 from pytest_sleepbench.core.sink import Interval
 from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
 from pytest_sleepbench.grading.checks import CHECKS, Check
-from pytest_sleepbench.grading.grade import score
-from pytest_sleepbench.grading.observed import Observed, Owed
+from pytest_sleepbench.grading.grade import score, time_limit
+from pytest_sleepbench.grading.observed import Observed, Owed, per_task
 from pytest_sleepbench.grading.outcome import Outcome
 from pytest_sleepbench.grading.owed import default_pool, owed
-from pytest_sleepbench.grading.policy import DEFAULT_SLEEPS, DEFAULT_WEIGHTS
+from pytest_sleepbench.grading.policy import DEFAULT_SLEEPS, DEFAULT_WEIGHTS, floor
 from pytest_sleepbench.grading.record import Recording
-from pytest_sleepbench.grading.timed import overlap
+from pytest_sleepbench.grading.timed import overlap, timing
 
 #: The checks that carry what each pattern teaches, failing alone.
 LESSON = {"serial": ["uses_processes"], "processes": ["uses_processes", "overlap"],
@@ -125,6 +125,22 @@ def test_policy_mistakes_name_the_line(text: str, expected: str) -> None:
     assert str(error.value).startswith(expected)
 
 
+def test_what_a_script_slept_is_counted_by_task() -> None:
+    # A pool task that sleeps twice is one task of both; other sleeps are tasks by themselves.
+    tasks = [Interval(1, 0.01, 7, 0.0, 0.01), Interval(0, 0.03, 8, 0.0, 0.03),
+             Interval(1, 0.02, 7, 0.01, 0.03)]
+    assert per_task(tasks, 0.02) == (1.5, 1.5)
+    assert floor((1, 2)) == 0.25 and floor((0.1, 2)) == 0.1
+
+
+def test_a_script_that_picks_its_sleeps_has_room_for_them() -> None:
+    assignment = parse(FAST.format(extra=""), "t.toml")
+    ex = next(e for e in assignment.exercises if e.id == "ex2_1")
+    exact = dataclasses.replace(ex, sleeps="exact")
+    assert time_limit(ex, assignment, 0.05) - time_limit(exact, assignment, 0.05) == (
+        pytest.approx(2 * 3 * 10 * assignment.unit))
+
+
 def test_what_is_owed_comes_from_the_grader_not_the_script() -> None:
     assignment = parse(FAST.format(extra=""), "t.toml")
     by_id = {e.id: e for e in assignment.exercises}
@@ -149,8 +165,8 @@ DEFAULT = Owed(2, "this machine gives a default pool 2")
 
 
 def _pool_run(ready: dict[int, float], sleeps: Sequence[tuple[int, float]], *, size: int,
-              named: Sequence[int], pattern: str = "submit", asked: Sequence[float] = (1, 1)
-              ) -> Observed:
+              named: Sequence[int], pattern: str = "submit", asked: Sequence[float] = (1, 1),
+              sleeps_policy: str = "exact") -> Observed:
     """A pool run whose task ``k`` slept ``sleeps[k] = (pid, start)`` for its duration."""
     intervals = [Interval(k, d * UNIT, pid, start, start + d * UNIT)
                  for k, ((pid, start), d) in enumerate(zip(sleeps, asked, strict=True))]
@@ -160,7 +176,7 @@ def _pool_run(ready: dict[int, float], sleeps: Sequence[tuple[int, float]], *, s
                     pools=[size], pool_workers=list(named),
                     ready={pid: (None, at) for pid, at in ready.items()})
     outcome = Outcome(returncode=0, wall=end + 0.01, origin=0.0, recording=rec, main_pid=MAIN)
-    return Observed.of(pattern, asked, UNIT, outcome, owed=DEFAULT)
+    return Observed.of(pattern, asked, UNIT, outcome, sleeps=sleeps_policy, owed=DEFAULT)
 
 
 def test_a_pool_of_one_worker_fails_overlap_however_its_tasks_ran() -> None:
@@ -188,3 +204,17 @@ def test_a_default_pool_whose_second_worker_the_machine_started_late_is_not_blam
     both = _pool_run({10: 0.001, 11: 0.002}, [(10, 0.002), (11, 0.003)], size=2,
                      named=[10, 11])
     assert overlap(both, CAL, TOL, 1).status == "pass"
+
+
+def test_under_any_sleeps_too_short_to_overlap_fail_overlap_and_timing() -> None:
+    tiny = _pool_run({10: 0.001, 11: 0.002}, [(10, 0.002), (11, 0.0021)], size=2,
+                     named=[10, 11], asked=(0.001, 0.001), sleeps_policy="any")
+    # Built as the script's own run would be: the exercise's durations are the lesson's.
+    tiny = dataclasses.replace(tiny, asked=(1.0, 1.0))
+    check = overlap(tiny, CAL, TOL, 1)
+    assert check.status == "fail"
+    assert "the tasks slept too little for their overlap to show" in check.message
+    slow = timing(tiny, CAL, TOL, 0.01, 1)
+    assert slow.status == "fail"
+    assert "at least 2 task(s), of any duration from 0.25 tutorial second(s) up" in (
+        slow.message)

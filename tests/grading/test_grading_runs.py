@@ -190,7 +190,7 @@ def test_an_assignment_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) ->
 def test_durations_come_from_the_assignment(tmp_path: Path) -> None:
     assignment = fast_assignment()
     ex = dataclasses.replace(next(e for e in assignment.exercises if e.id == "ex1"),
-                             durations=(1.0, 1.0))
+                             durations=(1.0, 1.0), sleeps="exact")
     folder = copy_reference(tmp_path / "ref", "ex1_serial.py")  # sleeps 1 then 2
     entry = grade_exercise(folder, ex, assignment)
     assert entry["status"] == "fail"
