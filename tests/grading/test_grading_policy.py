@@ -190,6 +190,13 @@ def test_a_pool_of_one_worker_fails_overlap_however_its_tasks_ran() -> None:
     assert "your pool ran with 1 worker" in overlap(forged, CAL, TOL, 1).message
 
 
+def test_where_a_default_pool_has_one_worker_one_worker_is_all_that_is_owed() -> None:
+    # Python 3.13 under `taskset -c 0`: ProcessPoolExecutor() starts one worker.
+    run = _pool_run({10: 0.001}, [(10, 0.002), (10, 0.022)], size=1, named=[10])
+    alone = dataclasses.replace(run, owed=Owed(1, "this machine gives a default pool 1"))
+    assert overlap(alone, CAL, TOL, 1).status == "pass"
+
+
 def test_a_default_pool_whose_second_worker_the_machine_started_late_is_not_blamed() -> None:
     # Worker 11 could first run after both tasks had been taken: the machine's doing.
     late = _pool_run({10: 0.001, 11: 0.030}, [(10, 0.002), (10, 0.022)], size=2,
