@@ -17,6 +17,7 @@ import pytest
 from ..grading.assignment import Assignment, Exercise
 from ..grading.grade import not_graded
 from ..grading.isolation import DESCRIPTIONS, NAMESPACED, level
+from ..grading.policy import sleep_budget
 from ..report import gradebook as reports
 from ..report.files import path_problem, write_atomic
 from .grade_items import NODE_PREFIX, GradeItem, Pair, Submission, explain, node_pair
@@ -136,7 +137,7 @@ class GradingPlugin:
         if not self.config.pluginmanager.hasplugin("timeout"):
             return
         own = exercise.timeout or self.assignment.timeout or (
-            2 * sum(exercise.durations) * self.assignment.unit + 10)
+            2 * sleep_budget(exercise.durations, exercise.sleeps) * self.assignment.unit + 10)
         item.add_marker(pytest.mark.timeout(2 * own + 60))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:

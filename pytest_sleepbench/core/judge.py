@@ -35,6 +35,7 @@ __all__ = [
     "input_order",
     "machine_schedule",
     "overlap",
+    "owed_peak",
     "parallel",
     "passed",
     "ready_schedule",
@@ -149,6 +150,12 @@ def _owed(m: Measurement, workers: int, release: Sequence[float]) -> int:
 
 def _staggered_peak(m: Measurement, workers: int) -> int:
     return _owed(m, workers, [w * m.stagger for w in range(workers)])
+
+
+def owed_peak(m: Measurement) -> int:
+    """The peak concurrency the run owes: its tasks list-scheduled over the owed workers,
+    each allowed its calibrated stagger, an overlap within the tolerance not counted."""
+    return _staggered_peak(m, max(min(m.owed_workers, len(m.durations)), 1))
 
 
 def ready_schedule(m: Measurement, workers: int) -> tuple[Schedule, float] | None:

@@ -7,9 +7,10 @@ children inherit it from their server) and records, as JSON lines:
 * each ``time.sleep``: pid, ppid, tid, requested seconds (scaled by the unit), start, end, and
   the submission index of the pool task it ran in;
 * in the main process: which concurrency constructs were used and when, with the start
-  method each process or pool really used, the order in which results reached the main process
-  (a future yielded by ``as_completed``, or ``Future.result``, which ``map`` ends in), and when a
-  ``join`` returned;
+  method each process or pool really used, the size of each process pool and the pid of each
+  worker it started, the order in which results reached the main process (a future yielded
+  by ``as_completed``, or ``Future.result``, which ``map`` ends in), and when a ``join``
+  returned;
 * in every other process: when it became able to run (right after ``fork``, or when its own
   interpreter loaded this hook), so the grader can tell a machine too busy to start processes
   on time from code that keeps them from overlapping.
@@ -43,6 +44,7 @@ _clock = time.perf_counter
 _state = threading.local()
 _submitted = [0]
 _received: set[int] = set()
+_named: set[int] = set()
 
 
 def _json(value: Any) -> str:
@@ -156,6 +158,7 @@ def _patch_futures() -> None:
             _event("api", name=f"{type(self).__name__}.submit")
             future = original(self, _Tagged(index, fn), *args, **kwargs)
             future._sleepbench_task = index
+            _workers(self)
             return future
 
         cls.submit = submit
@@ -216,8 +219,22 @@ def _patch_futures() -> None:
             context = getattr(self, "_mp_context", None)
             if context is not None:
                 _event("method", name=context.get_start_method())
+                _event("pool", workers=getattr(self, "_max_workers", None))
 
         cls.__init__ = init  # type: ignore[method-assign]
+
+
+def _workers(pool: Any) -> None:
+    """Names the worker processes a process pool has started so far, once each: the grader
+    then knows a worker that was started but too late to take a task from one never started
+    (a pool the script made smaller than the exercise owes)."""
+    processes = getattr(pool, "_processes", None)  # ProcessPoolExecutor: {pid: process}
+    if processes is None:
+        return
+    for pid in list(processes):
+        if isinstance(pid, int) and pid not in _named:
+            _named.add(pid)
+            _event("worker", pid=pid)
 
 
 def _received_now(future: Any) -> None:
@@ -280,6 +297,12 @@ def _patch_processes() -> None:
         if type(self).__name__ != "ThreadPool":
             _event("api", name="multiprocessing.Pool")
         original_pool_init(self, *args, **kwargs)
+        if type(self).__name__ != "ThreadPool":
+            _event("pool", workers=getattr(self, "_processes", None))
+            for worker in list(getattr(self, "_pool", ())):
+                if isinstance(getattr(worker, "pid", None), int) and worker.pid not in _named:
+                    _named.add(worker.pid)
+                    _event("worker", pid=worker.pid)
 
     pool.Pool.__init__ = pool_init  # type: ignore[method-assign]
 

@@ -6,7 +6,6 @@ TOML syntax errors included (at the line and column ``tomllib`` reports).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
@@ -14,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Protocol
 
 from ..core.lesson import DEFAULT_DURATIONS, PATTERNS, durations_problem, start_method_problem
+from .lines import Lines, syntax
+from .policy import DEFAULT_WEIGHTS, sleeps_of, weights_of, workers_of
+from .values import Bad, number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,8 +29,9 @@ __all__ = ["DEFAULT", "Assignment", "AssignmentError", "Exercise", "load", "pars
 DEFAULT = Path(__file__).with_name("default.toml")
 
 _TOP = {"unit", "start_method", "timeout", "memory_mb", "processes", "output_kb", "python",
-        "exercise"}
-_EXERCISE = {"id", "pattern", "file", "points", "durations", "timeout"}
+        "weights", "exercise"}
+_EXERCISE = {"id", "pattern", "file", "points", "durations", "sleeps", "workers", "weights",
+             "timeout"}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: One part of a glob's name, as fnmatch reads it: a class (``[...]``), ``*``, or a character.
 _GLOB_PART = re.compile(r"\[!?\]?[^\]]*\]|.", re.DOTALL)
@@ -56,28 +58,8 @@ _PROCESSES_WHY = ("every process and thread of a run counts, and the lesson's lo
 _OUTPUT_KB = 64
 _OUTPUT_WHY = ("it is KiB of output kept per run, and the lesson's ten processes, run unguarded "
                "under spawn, print 30 KiB of tracebacks, which must fit to be reported")
-#: Fixes for the syntax errors of hand-written assignments, by how tomllib's message starts.
-_SYNTAX_FIXES = (
-    ("Invalid value (at the end", "finish the last setting or list"),
-    ("Invalid value", "strings need quotes, e.g. `pattern = \"map\"`"),
-    ("Cannot overwrite", "a key may appear once per table; begin each exercise with its own "
-                         "[[exercise]] line, in double brackets"),
-    ("Cannot declare", "begin each exercise with its own [[exercise]] line, in double brackets"),
-    ("Expected '='", "write each setting as `key = value`"),
-    ("Expected ']]'", "close the header as [[exercise]]"),
-    ("Unterminated string", "close the string with the quote that opened it"),
-    ("Unclosed array", "close the list with `]`"),
-)
-
-
 class AssignmentError(Exception):
     """A usage error in an assignment file; ``str()`` names the file and line."""
-
-
-class _Bad(Protocol):
-    def __call__(
-        self, why: str, key: str, table: int | None = None, fix: str = ""
-    ) -> AssignmentError: ...
 
 
 @dataclass(frozen=True)
@@ -89,6 +71,12 @@ class Exercise:
     points: float
     durations: tuple[float, ...]
     timeout: float | None = None
+    sleeps: str = "exact"
+    """``exact``: the tasks sleep ``durations``; ``any``: the model is what they slept."""
+    workers: int | None = None
+    """Tasks owed at once; ``None``: what a default pool gets, or one process a task."""
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    """The share of ``points`` each failed check costs."""
 
 
 @dataclass(frozen=True)
@@ -114,45 +102,11 @@ class Assignment:
             "output_kb": self.output >> 10,
             "exercises": [
                 {"id": e.id, "pattern": e.pattern, "file": e.file, "points": e.points,
-                 "durations": list(e.durations), "timeout": e.timeout}
+                 "durations": list(e.durations), "sleeps": e.sleeps, "workers": e.workers,
+                 "weights": dict(e.weights), "timeout": e.timeout}
                 for e in self.exercises
             ],
         }
-
-
-def _key(key: str) -> str:
-    """A regular expression for ``key`` written bare or quoted, as TOML allows."""
-    bare = re.escape(key)
-    return rf"""(?:{bare}|"{bare}"|'{bare}')"""
-
-
-class _Lines:
-    """Finds the line a key sits on, since ``tomllib`` keeps no positions for values."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        header = re.compile(rf"^\s*\[\[\s*{_key('exercise')}\s*\]\]")
-        self.headers = [n for n, line in enumerate(self.lines, 1) if header.match(line)]
-
-    def of(self, key: str, table: int | None = None) -> int:
-        first, last = 1, (self.headers[0] - 1 if self.headers else len(self.lines))
-        if table is not None:
-            first = self.headers[table] if table < len(self.headers) else 1
-            last = self.headers[table + 1] - 1 if table + 1 < len(self.headers) else len(
-                self.lines)
-        pattern = re.compile(rf"^\s*{_key(key)}\s*=")
-        for n in range(first, last + 1):
-            if pattern.match(self.lines[n - 1]):
-                return n
-        if table is None:
-            # A top-level key written as a table (``[exercise]``) has its header anywhere.
-            return self.table(key) or first
-        return first
-
-    def table(self, key: str) -> int | None:
-        """The line of a ``[key]`` header, one table where a list of them may be meant."""
-        pattern = re.compile(rf"^\s*\[\s*{_key(key)}\s*\]")
-        return next((n for n, line in enumerate(self.lines, 1) if pattern.match(line)), None)
 
 
 def load(path: str | Path | None) -> Assignment:
@@ -178,8 +132,8 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise AssignmentError(_syntax(str(error), text, name)) from None
-    lines = _Lines(text)
+        raise AssignmentError(syntax(str(error), text, name)) from None
+    lines = Lines(text)
 
     def bad(why: str, key: str, table: int | None = None, fix: str = "") -> AssignmentError:
         where = lines.of(key, table)
@@ -189,7 +143,7 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
     if extra:
         raise bad(f"unknown key {extra[0]!r}", extra[0],
                   fix=f"top-level keys are {', '.join(sorted(_TOP - {'exercise'}))}")
-    unit = _number(data, "unit", bad, required=True,
+    unit = number(data, "unit", bad, required=True,
                    why="it is the real seconds one tutorial second lasts, e.g. `unit = 0.05`")
     method = data.get("start_method")
     if method is not None and (problem := start_method_problem(method, "start_method")):
@@ -201,7 +155,8 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
     if not isinstance(tables, list) or not tables:
         raise AssignmentError(f"{name}:1: no exercises; add at least one [[exercise]] table "
                               "with id, pattern, file and points")
-    exercises = [_exercise(t, k, bad) for k, t in enumerate(tables)]
+    weights = weights_of(data["weights"], bad) if "weights" in data else DEFAULT_WEIGHTS
+    exercises = [_exercise(t, k, bad, weights) for k, t in enumerate(tables)]
     seen: set[str] = set()
     for k, ex in enumerate(exercises):
         if ex.id in seen:
@@ -221,72 +176,16 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
         unit=unit,
         exercises=tuple(exercises),
         start_method=method,
-        timeout=_number(data, "timeout", bad, most=_DAY, why=_TIMEOUT_WHY)
+        timeout=number(data, "timeout", bad, most=_DAY, why=_TIMEOUT_WHY)
         if "timeout" in data else None,
-        memory=int(_number(data, "memory_mb", bad, default=1024, whole=True,
+        memory=int(number(data, "memory_mb", bad, default=1024, whole=True,
                            least=_MEMORY_MB[0], most=_MEMORY_MB[1], why=_MEMORY_WHY)) << 20,
-        processes=int(_number(data, "processes", bad, default=default_processes(), whole=True,
+        processes=int(number(data, "processes", bad, default=default_processes(), whole=True,
                               least=_PROCESSES[0], most=_PROCESSES[1], why=_PROCESSES_WHY)),
-        output=int(_number(data, "output_kb", bad, default=1024, whole=True,
+        output=int(number(data, "output_kb", bad, default=1024, whole=True,
                            least=_OUTPUT_KB, why=_OUTPUT_WHY)) << 10,
         python=python,
     )
-
-
-def _syntax(message: str, text: str, name: str) -> str:
-    """``tomllib``'s message with its line moved into the ``file:line:`` prefix, and a fix."""
-    at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if at:
-        line, reason = int(at[1]), f"{message[: at.start()]} (column {at[2]})"
-    else:
-        # Reported "at end of document": an unclosed string or list, or a repeated last key.
-        line = len(text.splitlines()) or 1
-        reason = re.sub(r"\s*\(at end of document\)$", "", message) + " (at the end of the file)"
-    fix = next((f for start, f in _SYNTAX_FIXES if reason.startswith(start)),
-               "see https://toml.io for the syntax")
-    return f"{name}:{line}: not valid TOML: {reason}; {fix}"
-
-
-def _finite(value: object) -> float | None:
-    """The value as a finite float, else ``None``: TOML reads ``nan``, ``inf`` and integers
-    past any float, and a bool, though an int to Python, is no number here."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _show(number: float) -> str:
-    return str(int(number)) if number == int(number) else f"{number:g}"
-
-
-def _number(
-    table: Mapping[str, object], key: str, bad: _Bad, index: int | None = None, *,
-    required: bool = False, default: float = 0.0, whole: bool = False,
-    least: float | None = None, most: float | None = None, why: str = "",
-) -> float:
-    """The finite number at ``key``: above 0, or at least ``least``; at most ``most``."""
-    value = table.get(key)
-    if value is None:
-        if required:
-            raise bad(f"missing key {key!r}", key, index, fix=f"add `{key} = <number>`")
-        return default
-    number = _finite(value)
-    if (number is None or (whole and not isinstance(value, int))
-            or (number <= 0 if least is None else number < least)
-            or (most is not None and number > most)):
-        kind = "whole number" if whole else "number"
-        if least is None:
-            rule = f"a positive {kind}" + (f" of at most {_show(most)}" if most else "")
-        elif most is None:
-            rule = f"a {kind} of at least {_show(least)}"
-        else:
-            rule = f"a {kind} from {_show(least)} to {_show(most)}"
-        raise bad(f"{key} must be {rule}, got {value!r}", key, index, fix=why)
-    return number
 
 
 def _can_end_in_py(glob: str) -> bool:
@@ -310,7 +209,7 @@ def _can_end_in_py(glob: str) -> bool:
     return any(i < len(parts) for i in states)
 
 
-def _exercise(table: object, k: int, bad: _Bad) -> Exercise:
+def _exercise(table: object, k: int, bad: Bad, weights: Mapping[str, float]) -> Exercise:
     if not isinstance(table, dict):
         raise bad("exercise must be a table", "exercise", k, fix="write it as [[exercise]]")
     extra = sorted(set(table) - _EXERCISE)
@@ -335,16 +234,19 @@ def _exercise(table: object, k: int, bad: _Bad) -> Exercise:
     if not _can_end_in_py(file):
         raise bad(f"file {file!r} can never match a script, as the grader takes only `.py` "
                   "files", "file", k, fix="end the glob in `.py`, e.g. `ex1_serial*.py`")
-    points = _number(table, "points", bad, k, least=0, why="e.g. `points = 10`")
+    points = number(table, "points", bad, k, least=0, why="e.g. `points = 10`")
     durations = table.get("durations", DEFAULT_DURATIONS[str(pattern)])
     problem = durations_problem(durations, positive=True)
     if problem is not None:
         raise bad(problem, "durations", k, fix="they are the tutorial seconds of the tasks, "
                   "and a sleep of 0 is never recorded, so even correct code would fail timing")
     positive = tuple(float(d) for d in durations)
-    timeout = (_number(table, "timeout", bad, k, most=_DAY, why=_TIMEOUT_WHY)
+    timeout = (number(table, "timeout", bad, k, most=_DAY, why=_TIMEOUT_WHY)
                if "timeout" in table else None)
     return Exercise(
         id=ident, pattern=str(pattern), file=file, points=points, durations=positive,
-        timeout=timeout,
+        timeout=timeout, sleeps=sleeps_of(table, k, str(pattern), bad),
+        workers=workers_of(table, k, str(pattern), bad),
+        weights=weights_of(table["weights"], bad, k, weights) if "weights" in table
+        else dict(weights),
     )

@@ -28,7 +28,8 @@ _EPS = 0.001
 _TICK = 0.02
 _SAID = 3
 _STAMPS = {"sleep": ("start", "end"), "start": ("t",), "api": ("t",), "result": ("t",),
-           "joined": ("t",), "method": ("t",), "ready": ("t",)}
+           "joined": ("t",), "method": ("t",), "pool": ("t",), "worker": ("t",),
+           "ready": ("t",)}
 
 
 @dataclass

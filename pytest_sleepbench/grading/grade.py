@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import statistics
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..core.bounds import auto_tolerance
@@ -18,6 +19,8 @@ from ..core.lesson import START_METHODS
 from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier
 from .outcome import Limits, Outcome
+from .owed import owed
+from .policy import DEFAULT_WEIGHTS, points_left, sleep_budget
 from .sandbox import REIMPORT, run_script
 
 __all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded", "score",
@@ -119,19 +122,20 @@ def time_limit(exercise: Exercise, assignment: Assignment, baseline: float) -> f
     configured = exercise.timeout or assignment.timeout
     if configured:
         return configured
-    work = sum(exercise.durations) * assignment.unit
+    work = sleep_budget(exercise.durations, exercise.sleeps) * assignment.unit
     return 2 * work + len(exercise.durations) * 4 * baseline + 4 * baseline + 1.0
 
 
-def score(checks: list[Check], points: float, *, slept: bool = True) -> float:
-    """Points shared equally by the checks that were judged; a skipped check weighs nothing,
-    except that a script that does not run, or runs without sleeping a single task (none of
-    the exercise's work), scores nothing at all."""
+def score(checks: Sequence[Check], points: float,
+          weights: Mapping[str, float] = DEFAULT_WEIGHTS, *, slept: bool = True) -> float:
+    """The points less what each failed check costs (its weight, a share of the points); a
+    skipped check costs nothing, but a script that does not run, or runs without sleeping a
+    single task (none of the exercise's work), scores nothing at all."""
     judged = [c for c in checks if c.status != "skip"]
     if not judged or not slept or any(c.name == "runs" and c.status == "fail" for c in checks):
         return 0.0
-    passed = sum(c.status == "pass" for c in judged)
-    return round(points * passed / len(judged), 2)
+    failed = [c.name for c in judged if c.status == "fail"]
+    return round(points * points_left(failed, weights), 2)
 
 
 def _relative(intervals_of: Observed) -> list[dict[str, float | int]]:
@@ -188,12 +192,14 @@ def grade_exercise(
     limit = time_limit(exercise, assignment, baseline)
     limits = Limits(wall=limit, memory=assignment.memory, processes=assignment.processes,
                     output=assignment.output)
+    parallel = owed(exercise, assignment.python)
 
     def run(forced: str | None, unit: float = assignment.unit) -> Observed:
         outcome: Outcome = run_script(submission, script, unit=unit, limits=limits,
                                       start_method=forced, python=assignment.python,
                                       owner=owner)
-        return Observed.of(exercise.pattern, exercise.durations, unit, outcome)
+        return Observed.of(exercise.pattern, exercise.durations, unit, outcome,
+                           sleeps=exercise.sleeps, owed=parallel)
 
     observed = run(assignment.start_method)
     guard = None
@@ -225,7 +231,7 @@ def grade_exercise(
     entry.update({
         "file": script,
         "status": "fail" if failed else "pass",
-        "score": score(checks, exercise.points, slept=bool(observed.tasks)),
+        "score": score(checks, exercise.points, exercise.weights, slept=bool(observed.tasks)),
         "wall": round(observed.wall, 6),
         "workers": observed.workers,
         "checks": [c.to_dict() for c in checks],

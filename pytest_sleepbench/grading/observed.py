@@ -22,7 +22,7 @@ from ..core.sink import Interval
 from ..core.verdict import message
 from .outcome import Outcome
 
-__all__ = ["Check", "Observed", "allowance", "stderr_end", "tail"]
+__all__ = ["Check", "Observed", "Owed", "allowance", "per_task", "stderr_end", "tail"]
 
 
 @dataclass(frozen=True)
@@ -39,25 +39,73 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Owed:
+    """What a parallel exercise owes at once, and why, in the words a failure uses."""
+
+    workers: int = 1
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Observed:
     """One run seen through the model: its tasks, strands, schedule and picture."""
 
     pattern: str
     durations: tuple[float, ...]
+    """The model's tasks, in tutorial seconds: the exercise's, or under ``sleeps = "any"``
+    what the script's tasks slept (when it ran at least as many)."""
     unit: float
     outcome: Outcome
     tasks: tuple[Interval, ...]
     """Sleeps longer than zero, each with a task index (submission index for pool tasks,
     otherwise the order they started in)."""
+    asked: tuple[float, ...] = ()
+    """The exercise's own durations."""
+    sleeps: str = "exact"
+    owed: Owed = Owed()
 
     @classmethod
-    def of(cls, pattern: str, durations: Sequence[float], unit: float, outcome: Outcome
-           ) -> Observed:
+    def of(cls, pattern: str, durations: Sequence[float], unit: float, outcome: Outcome,
+           *, sleeps: str = "exact", owed: Owed | None = None) -> Observed:
         slept = [i for i in outcome.recording.intervals if i.seconds > 0]
         tagged = pattern in POOL_PATTERNS and all(i.task is not None for i in slept)
         tasks = tuple(i if tagged else dataclasses.replace(i, task=k)
                       for k, i in enumerate(slept))
-        return cls(pattern, tuple(durations), unit, outcome, tasks)
+        model = tuple(durations)
+        if sleeps == "any" and len(per_task(tasks, unit)) >= len(durations):
+            # Fewer tasks than the exercise's keep its durations: the model then owes what
+            # the exercise owes, and the checks count what is missing.
+            model = per_task(tasks, unit)
+        return cls(pattern, model, unit, outcome, tasks, tuple(durations), sleeps,
+                   owed or Owed(1 if pattern == "serial" else len(durations)))
+
+    @property
+    def capacity(self) -> int | None:
+        """Processes the script gave its tasks to run at once, where the grader can tell:
+        the workers its process pools started, or the processes it started itself, only as
+        many as the grader saw (a worker started late still counts: its lateness is the
+        machine's); ``None`` where neither was used."""
+        rec = self.outcome.recording
+        seen = {i.pid for i in self.tasks} | set(rec.ready)
+        seen.discard(self.outcome.main_pid)
+        if rec.pools:
+            return len(set(self.pool_workers) | ({i.pid for i in self.tasks} & seen))
+        starts = rec.api.count("Process.start")
+        return min(starts, len(seen)) if starts else None
+
+    @property
+    def pool_workers(self) -> list[int]:
+        """The pool workers the main process named, by the grader's pids, that the grader
+        itself saw send records: a name alone proves nothing."""
+        rec = self.outcome.recording
+        outer = {**rec.selves, **{inner: pid for pid, inner in self.outcome.inner.items()}}
+        ready = rec.ready
+        found = []
+        for named in rec.pool_workers:
+            pid = outer.get(named, named)
+            if pid in ready and pid != self.outcome.main_pid:
+                found.append(pid)
+        return found
 
     @property
     def origin(self) -> float:
@@ -112,14 +160,17 @@ class Observed:
                     ) -> Measurement:
         """The run as the judge reads it: owing the strands that slept, each worker allowed
         its calibrated stagger, widened when pytest-xdist workers outnumber the cores."""
-        pids = {i.pid for i in self.tasks} - {self.outcome.main_pid}
+        # Pool workers that never slept count too: one the machine started too late to take
+        # a task is the machine's fault, one that was ready and idle is not.
+        pids = ({i.pid for i in self.tasks} | set(self.pool_workers)) - {self.outcome.main_pid}
         rec = self.outcome.recording
         ready = rec.ready
         first_wait = min(rec.waits, default=float("inf"))
         return Measurement(
             durations=tuple(d * self.unit for d in self.durations),
             tasks=self.tasks,
-            owed_workers=1 if self.pattern == "serial" else max(self.strands, 1),
+            owed_workers=1 if self.pattern == "serial" else max(self.owed.workers,
+                                                                self.strands, 1),
             tolerance=tolerance,
             stagger=allowance(self, calibration, xdist_workers),
             starts={pid: ready[pid] for pid in pids if pid in ready},
@@ -128,6 +179,17 @@ class Observed:
             single_use=self.pattern in PROCESS_PATTERNS,
             unit=self.unit,
         )
+
+
+def per_task(tasks: Sequence[Interval], unit: float) -> tuple[float, ...]:
+    """What each task slept, in tutorial seconds, by task index: a pool task that sleeps
+    twice is one task of both sleeps, as its worker runs them one after the other."""
+    total: dict[int, float] = {}
+    for k, i in enumerate(tasks):
+        index = k if i.task is None else i.task
+        total[index] = total.get(index, 0.0) + i.seconds / unit
+    # Rounded: a tutorial second scaled to the unit and back is not always the same float.
+    return tuple(round(total[k], 9) for k in sorted(total))
 
 
 def allowance(o: Observed, calibration: Calibration, xdist_workers: int) -> float:

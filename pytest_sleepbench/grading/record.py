@@ -51,6 +51,15 @@ class Recording:
     """When the main process got a task's end back: a ``join`` or a result returned."""
     methods: list[str] = field(default_factory=list)
     """The start method of each process the script started and each pool it made."""
+    pools: list[int] = field(default_factory=list)
+    """The size (``max_workers``) of each process pool the main process made."""
+    pool_workers: list[int] = field(default_factory=list)
+    """The pid of each worker process those pools started, as the main process numbers them
+    (its own pid namespace's); the grader believes only those it saw send records itself."""
+    selves: dict[int, int] = field(default_factory=dict)
+    """Which process (the grader's pid) sent a child's readiness, by the pid it gave itself
+    there: what a worker named by the main process is, even if it ended too soon for the
+    grader to read how it numbers itself."""
     ready: dict[int, tuple[float | None, float]] = field(default_factory=dict)
     """Each child process's (born, ready), by pid: when it could first run, the end of its
     start-up; its birth is not taken from the script's word, so it is always ``None``."""
@@ -114,6 +123,10 @@ def _parse(messages: Sequence[Message]) -> tuple[list[Claim], list[str]]:
     return claims, [f"{len(bad)} record(s) the hook never writes: {said}"]
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _stamp(value: object) -> float | None:
     return float(value) if isinstance(value, float | int) and not isinstance(value, bool) else None
 
@@ -138,6 +151,8 @@ def read_recording(messages: Sequence[Message], problems: Sequence[str] = ()) ->
             # A birth the script reported could only excuse it, so none is taken: the judge
             # then counts a child's start-up from its readiness alone.
             rec.ready.setdefault(sender or int(str(item.get("pid", 0))), (None, at))
+            if sender and _whole(item.get("pid")):
+                rec.selves.setdefault(int(str(item["pid"])), sender)
         elif sender != rec.main:
             continue  # only the main process reports events; corroborate names the others
         elif claim.kind == "api":
@@ -147,6 +162,10 @@ def read_recording(messages: Sequence[Message], problems: Sequence[str] = ()) ->
                 rec.launches.append(at)
         elif claim.kind == "method":
             rec.methods.append(str(item.get("name")))
+        elif claim.kind == "pool" and _whole(item.get("workers")):
+            rec.pools.append(int(str(item["workers"])))
+        elif claim.kind == "worker" and _whole(item.get("pid")):
+            rec.pool_workers.append(int(str(item["pid"])))
         elif claim.kind == "result" and isinstance(item.get("task"), int):
             rec.delivered.append(int(str(item["task"])))
             if at is not None:

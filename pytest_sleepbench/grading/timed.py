@@ -1,16 +1,19 @@
-"""The checks a graded run is timed for: its tasks overlapped as the schedule over its workers
-owes, its sleeps and its wall fit the model's bounds, and its results came back in the order
-the exercise promises. Each verdict comes from the core's judge where the core has the rule.
+"""The checks a graded run is timed for: its tasks overlapped as the exercise owes, its sleeps
+and its wall fit the model's bounds, and its results came back in the order the exercise
+promises. Each verdict comes from the core's judge where the core has the rule.
 
-Expectations come from the schedule model built with the workers the run really had (the
-processes and threads that slept), so correct code passes on a grader with any number of cores.
-Lower time bounds are physical (a sleep never ends early); upper bounds add what calibration
-measured on this machine, and the measured cost of a script that only imports the lesson's
-modules in the sandbox.
+Time bounds and orders come from the schedule model built with the workers the run really had
+(the processes and threads that slept), so correct code passes on a grader with any number of
+cores. The overlap owed does not: it is what the exercise owes on this grader (see
+:mod:`.owed`), so a script cannot owe less by giving itself fewer workers. Lower time bounds are
+physical (a sleep never ends early); upper bounds add what calibration measured on this
+machine, and the measured cost of a script that only imports the lesson's modules in the
+sandbox.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 
@@ -18,10 +21,11 @@ from ..core import judge as rules
 from ..core import timeline as tl
 from ..core.bounds import wall_bounds
 from ..core.calibrate import Calibration
-from ..core.judge import Kind
+from ..core.judge import Kind, Measurement
 from ..core.lesson import POOL_PATTERNS
 from ..core.model import Schedule, list_schedule
-from .observed import Check, Observed, stderr_end
+from .observed import Check, Observed, per_task, stderr_end
+from .policy import floor
 
 __all__ = ["order", "overlap", "timing"]
 
@@ -46,7 +50,56 @@ def overlap(o: Observed, calibration: Calibration, tolerance: float, xdist_worke
                       f"{len(late)} task(s) started or submitted after the main process had "
                       f"waited for one (first wait at {first_wait - o.origin:.3f}s, a later "
                       f"start at {late[0] - o.origin:.3f}s); peak concurrency {m.peak}")
+    short = _short_handed(o, m) or _too_short(o, m)
+    if short is not None:
+        return short
     return o.judged(rules.overlap(m))
+
+
+def _short_handed(o: Observed, m: Measurement) -> Check | None:
+    """The failure of a script that gave its tasks fewer workers than the exercise owes (a
+    pool made smaller than a default one, fewer processes than tasks): structural, as its
+    tasks could not overlap as owed at any unit, so no lateness or start-up excuses it."""
+    owed = min(o.owed.workers, len(o.durations))
+    had = o.capacity
+    if had is None or had >= owed:
+        return None
+    rec = o.outcome.recording
+    first_end = min(i.end for i in o.tasks)
+    if rec.pools and max(rec.pools) >= owed and any(t > first_end for t in rec.launches):
+        # A pool that starts its workers one submission at a time (forkserver, spawn) hands
+        # a later submission to a worker already free instead: a pool of the size owed whose
+        # submissions a starved main process spread out ends up smaller by the machine's
+        # doing, which the judge's readiness rules then weigh.
+        return None
+    ran = (f"your pool ran with {_count(had, 'worker')}" if rec.pools
+           else f"your script ran its tasks in {_count(had, 'process', 'processes')}")
+    return o.fail("overlap", f"{ran}; {o.owed.why}",
+                  f"{owed} tasks running at once", f"peak concurrency {m.peak}")
+
+
+def _too_short(o: Observed, m: Measurement) -> Check | None:
+    """Under ``sleeps = "any"`` the model is what the script slept, so sleeps too short to
+    show anything would owe nothing: each must last the floor, and together they must owe
+    the overlap the exercise's own durations owe on this machine."""
+    if o.sleeps != "any" or o.durations == o.asked:
+        return None
+    asked = dataclasses.replace(m, durations=tuple(d * o.unit for d in o.asked))
+    need, owed = rules.owed_peak(asked), rules.owed_peak(m)
+    least = floor(o.asked)
+    if min(o.durations) >= least - 1e-6 and (owed >= need or m.peak >= need):
+        return None
+    return o.fail(
+        "overlap", "the tasks slept too little for their overlap to show",
+        f"sleeps of at least {least:g} tutorial second(s) that owe peak concurrency {need} "
+        f"here, as the exercise's own ({_listing(o.asked)}) do",
+        f"sleeps of {_listing(o.durations)}, which owe {owed} once each worker's start-up "
+        f"({m.stagger * 1000:.0f} ms) and jitter ({m.tolerance * 1000:.0f} ms) are allowed "
+        f"for; peak concurrency {m.peak}")
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _same(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -61,15 +114,9 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
             xdist_workers: int) -> Check:
     durations = [d * o.unit for d in o.durations]
     schedule = o.schedule
-    slept = sorted(i.seconds / o.unit for i in o.tasks)
-    if not _same(slept, sorted(o.durations)):
-        # The model is built from the exercise's durations; a run of other sleeps, or of none
-        # (whose wall a slow pool start can stretch past the lower bound), is not the run the
-        # bounds describe.
-        return o.fail("timing", "the tasks did not sleep the durations the exercise asks for",
-                      f"sleeps of {_listing(o.durations)} tutorial second(s)",
-                      f"sleeps of {_listing(slept)}" if slept else
-                      "no sleep: time.sleep was not called, or was replaced")
+    unlike = _unlike_the_model(o)
+    if unlike is not None:
+        return unlike
 
     if o.pattern == "serial":
         lower = sum(durations)
@@ -108,6 +155,30 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
         f"{schedule.workers} worker(s), plus calibrated start-up and {baseline:.3f}s "
         "imports and interpreter exit)",
         observed=f"{o.wall:.3f}s from the script's first line to its exit"))
+
+
+def _unlike_the_model(o: Observed) -> Check | None:
+    """Why the run is not the one the model describes, whose bounds then mean nothing: under
+    ``exact``, sleeps other than the exercise's; under ``any``, fewer tasks than it has, or a
+    task too short to show anything. A run of none fails both (a slow pool start can stretch
+    its wall past any lower bound)."""
+    if o.sleeps == "any":
+        tasks, least = per_task(o.tasks, o.unit), floor(o.asked)
+        if len(tasks) >= len(o.asked) and min(tasks, default=0.0) >= least - 1e-6:
+            return None
+        return o.fail(
+            "timing", "the tasks did not sleep as the exercise asks",
+            f"at least {len(o.asked)} task(s), of any duration from {least:g} tutorial "
+            "second(s) up",
+            f"{len(tasks)} task(s), of {_listing(tasks)}" if tasks else
+            "no sleep: time.sleep was not called, or was replaced")
+    slept = sorted(i.seconds / o.unit for i in o.tasks)
+    if _same(slept, sorted(o.durations)):
+        return None
+    return o.fail("timing", "the tasks did not sleep the durations the exercise asks for",
+                  f"sleeps of {_listing(o.durations)} tutorial second(s)",
+                  f"sleeps of {_listing(slept)}" if slept else
+                  "no sleep: time.sleep was not called, or was replaced")
 
 
 def _labels(o: Observed, order: Sequence[int]) -> str:

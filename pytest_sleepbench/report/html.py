@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from ..core.model import list_schedule
-from .records import Record, number
+from .records import Record, number, records, with_model
 from .svg import timeline_svg
 
 __all__ = ["build_page"]
@@ -95,12 +94,6 @@ def _seconds(value: object) -> str:
     return "-" if n is None else f"{n:.3f} s"
 
 
-def _records(value: object) -> list[Record]:
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
 def _status(value: object, allowed: Sequence[str], default: str) -> str:
     """A status as a CSS class: only known words reach the markup."""
     text = str(value).lower()
@@ -108,7 +101,7 @@ def _status(value: object, allowed: Sequence[str], default: str) -> str:
 
 
 def _checks(record: Record) -> str:
-    checks = _records(record.get("checks"))
+    checks = records(record.get("checks"))
     if not checks:
         return '<p class="empty">No checks were recorded.</p>'
     items = []
@@ -193,43 +186,19 @@ def _runs_section(runs: Sequence[Record]) -> str:
 def _exercise_ids(submissions: Sequence[Record], assignment: Record) -> dict[str, str]:
     """Exercise ids in the assignment's order, each with its pattern."""
     ids: dict[str, str] = {}
-    for exercise in _records(assignment.get("exercises")):
+    for exercise in records(assignment.get("exercises")):
         if exercise.get("id") is not None:
             ids.setdefault(str(exercise["id"]), str(exercise.get("pattern") or ""))
     for submission in submissions:
-        for exercise in _records(submission.get("exercises")):
+        for exercise in records(submission.get("exercises")):
             ids.setdefault(str(exercise.get("id", "?")), str(exercise.get("pattern") or ""))
     return ids
-
-
-def _with_model(exercise: Record, assignment: Record) -> Record:
-    """The exercise with the model's makespan, if the grade does not carry one.
-
-    The same model as for test runs: the assignment's durations in its unit, list-scheduled
-    over the workers the script really used (one for ``serial``).
-    """
-    if exercise.get("expected_wall") is not None:
-        return exercise
-    unit = number(assignment.get("unit"))
-    workers = number(exercise.get("workers"))
-    spec = next((e for e in _records(assignment.get("exercises"))
-                 if str(e.get("id")) == str(exercise.get("id"))), None)
-    durations = spec.get("durations") if spec is not None else None
-    if (unit is None or workers is None or workers < 1 or isinstance(durations, str)
-            or not isinstance(durations, Sequence)):
-        return exercise
-    seconds = [d * unit for d in (number(x) for x in durations) if d is not None and d >= 0]
-    if not seconds:
-        return exercise
-    width = 1 if exercise.get("pattern") == "serial" else int(workers)
-    makespan = list_schedule(seconds, width).makespan
-    return {**exercise, "expected_wall": makespan, "durations": list(durations), "unit": unit}
 
 
 def _gradebook(document: Record) -> str:
     assignment = document.get("assignment")
     assignment = assignment if isinstance(assignment, Mapping) else {}
-    submissions = _records(document.get("submissions"))
+    submissions = records(document.get("submissions"))
     columns = _exercise_ids(submissions, assignment)
     head = "".join(
         f'<th>{_text(c)}<br><span class="pattern">{_text(p)}</span></th>'
@@ -242,7 +211,7 @@ def _gradebook(document: Record) -> str:
     for s, submission in enumerate(submissions):
         name = _text(submission.get("name", f"submission {s + 1}"))
         by_id = {str(e.get("id", "?")): (k, e)
-                 for k, e in enumerate(_records(submission.get("exercises")))}
+                 for k, e in enumerate(records(submission.get("exercises")))}
         cells = []
         articles = []
         for column in columns:
@@ -250,7 +219,7 @@ def _gradebook(document: Record) -> str:
                 cells.append('<td class="missing">-</td>')
                 continue
             k, exercise = by_id[column]
-            exercise = _with_model(exercise, assignment)
+            exercise = with_model(exercise, assignment)
             status = _status(exercise.get("status"), ("pass", "fail", "missing"), "fail")
             scores[column].append(number(exercise.get("score")) or 0.0)
             passed[column] += status == "pass"
@@ -327,7 +296,7 @@ def build_page(
     failed = sum(1 for r in runs if r.get("outcome") != "passed")
     summary = [f"{len(runs)} run(s), {failed} failed"] if runs or gradebook is None else []
     if gradebook is not None:
-        submissions = _records(gradebook.get("submissions"))
+        submissions = records(gradebook.get("submissions"))
         summary.insert(0, f"{len(submissions)} submission(s)")
     if generated:
         summary.append(f"generated {generated}")

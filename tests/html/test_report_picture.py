@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from report_data import Record, real_record
 
-from pytest_sleepbench.report.records import record_picture
+from pytest_sleepbench.report.records import record_picture, with_model
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,17 @@ def test_scale_labels_never_run_together(records: dict[str, Record], width: int)
     # Each label is a whole number of milliseconds, separated from the next by a space.
     assert all(label.endswith("ms") and label[:-2].isdigit() for label in labels), scale
     assert labels[0] == "0ms" and len(labels) >= 2
+
+
+def test_a_graded_model_takes_what_the_script_slept_where_the_exercise_lets_it() -> None:
+    # Ten processes of 1.5 s at 20 ms a unit: under "any" the model is their longest, not 1.
+    intervals = [{"pid": 10 + k, "start": 0.001 * k, "end": 0.03 + 0.001 * k, "seconds": 0.03}
+                 for k in range(10)]
+    exercise: Record = {"id": "ex2_1", "pattern": "process_loop", "workers": 10,
+                        "intervals": intervals}
+    spec = {"id": "ex2_1", "durations": [1.0] * 10, "sleeps": "any"}
+    modelled = with_model(exercise, {"unit": 0.02, "exercises": [spec]})
+    assert modelled["expected_wall"] == pytest.approx(0.03)
+    assert modelled["durations"] == [1.5] * 10
+    exact = with_model(exercise, {"unit": 0.02, "exercises": [{**spec, "sleeps": "exact"}]})
+    assert exact["expected_wall"] == pytest.approx(0.02)

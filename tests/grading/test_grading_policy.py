@@ -1,0 +1,227 @@
+"""The grading policy without the sandbox: what each failed check costs, which sleeps count,
+how many workers a parallel exercise owes, and the assignment keys that set them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+
+import pytest
+from grading_support import FAST
+
+from pytest_sleepbench.core.calibrate import Calibration
+from pytest_sleepbench.core.lesson import PATTERNS
+from pytest_sleepbench.core.sink import Interval
+from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
+from pytest_sleepbench.grading.checks import CHECKS, Check
+from pytest_sleepbench.grading.grade import score, time_limit
+from pytest_sleepbench.grading.observed import Observed, Owed, per_task
+from pytest_sleepbench.grading.outcome import Outcome
+from pytest_sleepbench.grading.owed import default_pool, owed
+from pytest_sleepbench.grading.policy import DEFAULT_SLEEPS, DEFAULT_WEIGHTS, floor
+from pytest_sleepbench.grading.record import Recording
+from pytest_sleepbench.grading.timed import overlap, timing
+
+#: The checks that carry what each pattern teaches, failing alone.
+LESSON = {"serial": ["uses_processes"], "processes": ["uses_processes", "overlap"],
+          "process_loop": ["uses_processes", "overlap"], "submit": ["uses_processes", "overlap"],
+          "as_completed": ["uses_processes", "overlap", "order"],
+          "map": ["uses_processes", "overlap", "order"]}
+#: The checks each pattern judges when nothing is skipped for the run's sake.
+JUDGED = {p: [c for c in CHECKS if not (c == "order" and p not in ("map", "as_completed"))
+              and not (c == "main_guard" and p == "serial")] for p in PATTERNS}
+
+
+def _checks(pattern: str, failed: Sequence[str]) -> list[Check]:
+    return [Check(name, "fail" if name in failed else "pass") for name in JUDGED[pattern]]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_missing_the_lesson_leaves_at_most_half_and_no_guard_three_quarters(
+        pattern: str) -> None:
+    for check in LESSON[pattern]:
+        assert score(_checks(pattern, [check]), 10) <= 5, check
+    if pattern != "serial":
+        assert score(_checks(pattern, ["main_guard"]), 10) <= 7.5
+    assert score(_checks(pattern, []), 10) == 10
+
+
+def test_a_failed_check_costs_its_weight_and_a_skipped_one_nothing() -> None:
+    threads = _checks("processes", ["api", "uses_processes"])
+    assert score(threads, 10) == 3.0  # 10 * (1 - 0.2 - 0.5)
+    skipped = [Check("overlap", "skip") if c.name == "overlap" else c
+               for c in _checks("submit", ["timing"])]
+    assert score(skipped, 10) == 8.0
+    assert score(_checks("map", ["uses_processes", "overlap", "order"]), 10) == 0
+    own = {**DEFAULT_WEIGHTS, "timing": 0.6}
+    assert score(_checks("submit", ["timing"]), 10, own) == 4.0
+
+
+def test_a_script_that_does_not_run_or_sleeps_nothing_scores_nothing() -> None:
+    ran = _checks("serial", [])
+    assert score(ran, 10, slept=False) == 0
+    failed = [Check("runs", "fail"), *(Check(n, "skip") for n in CHECKS[1:])]
+    assert score(failed, 10) == 0
+
+
+def test_the_built_in_assignment_says_which_sleeps_count() -> None:
+    default = load(None)
+    assert {e.pattern: e.sleeps for e in default.exercises} == DEFAULT_SLEEPS
+    assert DEFAULT_SLEEPS["as_completed"] == DEFAULT_SLEEPS["map"] == "exact"
+    assert all(e.workers is None and e.weights == DEFAULT_WEIGHTS for e in default.exercises)
+    listed = default.to_dict()["exercises"]
+    assert isinstance(listed, list)
+    assert listed[0]["sleeps"] == "any" and listed[0]["weights"] == DEFAULT_WEIGHTS
+
+
+def test_weights_at_the_top_and_per_exercise_lay_over_the_defaults() -> None:
+    text = FAST.format(extra="[weights]\ntiming = 0.3\ncleanup = 0\n").replace(
+        'id = "ex3_3"\n', 'id = "ex3_3"\nweights = { order = 0.8 }\nsleeps = "any"\n'
+        "workers = 3\n")
+    exercises = {e.id: e for e in parse(text, "w.toml").exercises}
+    assert exercises["ex1"].weights == {**DEFAULT_WEIGHTS, "timing": 0.3, "cleanup": 0.0}
+    assert exercises["ex3_3"].weights == {**DEFAULT_WEIGHTS, "timing": 0.3, "cleanup": 0.0,
+                                          "order": 0.8}
+    assert (exercises["ex3_3"].sleeps, exercises["ex3_3"].workers) == ("any", 3)
+    assert exercises["ex3_2"].sleeps == "exact"
+
+
+_EXERCISE = "[[exercise]]\nid='a'\npattern='map'\nfile='a.py'\npoints=1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"unit = 1\n{_EXERCISE}sleeps = 'some'\n",
+         "a.toml:7: sleeps must be \"exact\" or \"any\", got 'some'"),
+        (f"unit = 1\n{_EXERCISE}sleeps = true\n", "a.toml:7: sleeps must be"),
+        (f"unit = 1\n{_EXERCISE}workers = 0\n",
+         "a.toml:7: workers must be a whole number of at least 1, got 0"),
+        (f"unit = 1\n{_EXERCISE}workers = 1.5\n", "a.toml:7: workers must be a whole number"),
+        (f"unit = 1\n{_EXERCISE}workers = true\n", "a.toml:7: workers must be a whole number"),
+        (f"unit = 1\n{_EXERCISE.replace('map', 'serial')}workers = 2\n",
+         "a.toml:7: workers does not apply to the serial pattern"),
+        (f"unit = 1\n[weights]\noverlap = 0.5\nordr = 0.5\n{_EXERCISE}",
+         "a.toml:4: unknown check 'ordr' in weights; weighted checks are main_guard, api"),
+        (f"unit = 1\n{_EXERCISE}[weights]\ntiming = 1.5\n",
+         "a.toml:8: the weight of timing must be a number from 0 to 1, got 1.5"),
+        (f"unit = 1\nweights.order = nan\n{_EXERCISE}",
+         "a.toml:2: the weight of order must be a number from 0 to 1, got nan"),
+        (f"unit = 1\n[weights]\nruns = 0.5\n{_EXERCISE}",
+         "a.toml:3: runs has no weight: a script that does not run scores 0"),
+        (f"unit = 1\nweights = 0.5\n{_EXERCISE}",
+         "a.toml:2: weights must be a table of check names and shares, got 0.5"),
+        (f"unit = 1\n{_EXERCISE}weights = {{ overlap = -0.1 }}\n",
+         "a.toml:7: the weight of overlap must be a number from 0 to 1, got -0.1"),
+        (f"unit = 1\n{_EXERCISE}weights = {{ order = true }}\n",
+         "a.toml:7: the weight of order must be a number from 0 to 1, got True"),
+        (f"unit = 1\n{_EXERCISE}weights = [0.5]\n", "a.toml:7: weights must be a table"),
+    ],
+)
+def test_policy_mistakes_name_the_line(text: str, expected: str) -> None:
+    with pytest.raises(AssignmentError) as error:
+        parse(text, "a.toml")
+    assert str(error.value).startswith(expected)
+
+
+def test_what_a_script_slept_is_counted_by_task() -> None:
+    # A pool task that sleeps twice is one task of both; other sleeps are tasks by themselves.
+    tasks = [Interval(1, 0.01, 7, 0.0, 0.01), Interval(0, 0.03, 8, 0.0, 0.03),
+             Interval(1, 0.02, 7, 0.01, 0.03)]
+    assert per_task(tasks, 0.02) == (1.5, 1.5)
+    assert floor((1, 2)) == 0.25 and floor((0.1, 2)) == 0.1
+
+
+def test_a_script_that_picks_its_sleeps_has_room_for_them() -> None:
+    assignment = parse(FAST.format(extra=""), "t.toml")
+    ex = next(e for e in assignment.exercises if e.id == "ex2_1")
+    exact = dataclasses.replace(ex, sleeps="exact")
+    assert time_limit(ex, assignment, 0.05) - time_limit(exact, assignment, 0.05) == (
+        pytest.approx(2 * 3 * 10 * assignment.unit))
+
+
+def test_what_is_owed_comes_from_the_grader_not_the_script() -> None:
+    assignment = parse(FAST.format(extra=""), "t.toml")
+    by_id = {e.id: e for e in assignment.exercises}
+    assert owed(by_id["ex1"], None).workers == 1
+    assert owed(by_id["ex2_1"], None) == Owed(10, "the lesson starts a process a task, 10 at "
+                                                  "once")
+    pool = owed(by_id["ex3_2"], None)
+    # What ProcessPoolExecutor() gets in this interpreter (3.13 counts the CPU affinity).
+    count = getattr(os, "process_cpu_count", None) or os.cpu_count
+    assert pool.workers == default_pool(None) == (count() or 1)
+    assert pool.why == f"this machine gives a default pool {pool.workers}"
+    assert owed(dataclasses.replace(by_id["ex3_2"], workers=3), None).why == (
+        "the exercise owes 3 at once (`workers = 3` in the assignment)")
+
+
+# Runs made by hand, on the clock of a machine that starts a process in 2 ms.
+CAL = Calibration("fork", startup=0.002, pool=0.01, jitter=0.0001, cores=2)
+TOL = 0.005
+MAIN = 1
+UNIT = 0.02
+DEFAULT = Owed(2, "this machine gives a default pool 2")
+
+
+def _pool_run(ready: dict[int, float], sleeps: Sequence[tuple[int, float]], *, size: int,
+              named: Sequence[int], pattern: str = "submit", asked: Sequence[float] = (1, 1),
+              sleeps_policy: str = "exact") -> Observed:
+    """A pool run whose task ``k`` slept ``sleeps[k] = (pid, start)`` for its duration."""
+    intervals = [Interval(k, d * UNIT, pid, start, start + d * UNIT)
+                 for k, ((pid, start), d) in enumerate(zip(sleeps, asked, strict=True))]
+    end = max(i.end for i in intervals)
+    rec = Recording(intervals=intervals, api=["ProcessPoolExecutor", "ProcessPoolExecutor.submit"],
+                    launches=[0.0005] * len(asked), waits=[end + 0.001], started=0.0, main=MAIN,
+                    pools=[size], pool_workers=list(named),
+                    ready={pid: (None, at) for pid, at in ready.items()})
+    outcome = Outcome(returncode=0, wall=end + 0.01, origin=0.0, recording=rec, main_pid=MAIN)
+    return Observed.of(pattern, asked, UNIT, outcome, sleeps=sleeps_policy, owed=DEFAULT)
+
+
+def test_a_pool_of_one_worker_fails_overlap_however_its_tasks_ran() -> None:
+    run = _pool_run({10: 0.001}, [(10, 0.002), (10, 0.022)], size=1, named=[10])
+    check = overlap(run, CAL, TOL, 1)
+    assert check.status == "fail"
+    assert check.message.startswith(
+        "overlap: your pool ran with 1 worker; this machine gives a default pool 2")
+    # Naming a worker the grader never saw does not make the pool bigger.
+    forged = _pool_run({10: 0.001}, [(10, 0.002), (10, 0.022)], size=2, named=[10, 99])
+    assert "your pool ran with 1 worker" in overlap(forged, CAL, TOL, 1).message
+
+
+def test_where_a_default_pool_has_one_worker_one_worker_is_all_that_is_owed() -> None:
+    # Python 3.13 under `taskset -c 0`: ProcessPoolExecutor() starts one worker.
+    run = _pool_run({10: 0.001}, [(10, 0.002), (10, 0.022)], size=1, named=[10])
+    alone = dataclasses.replace(run, owed=Owed(1, "this machine gives a default pool 1"))
+    assert overlap(alone, CAL, TOL, 1).status == "pass"
+
+
+def test_a_default_pool_whose_second_worker_the_machine_started_late_is_not_blamed() -> None:
+    # Worker 11 could first run after both tasks had been taken: the machine's doing.
+    late = _pool_run({10: 0.001, 11: 0.030}, [(10, 0.002), (10, 0.022)], size=2,
+                     named=[10, 11])
+    check = overlap(late, CAL, TOL, 1)
+    assert check.status == "skip", check.message
+    assert "not judged" in check.message and "not held against the script" in check.message
+    # Ready in time and idle all the same: the tasks were kept apart by the script.
+    idle = _pool_run({10: 0.001, 11: 0.002}, [(10, 0.002), (10, 0.022)], size=2,
+                     named=[10, 11])
+    assert overlap(idle, CAL, TOL, 1).status == "fail"
+    both = _pool_run({10: 0.001, 11: 0.002}, [(10, 0.002), (11, 0.003)], size=2,
+                     named=[10, 11])
+    assert overlap(both, CAL, TOL, 1).status == "pass"
+
+
+def test_under_any_sleeps_too_short_to_overlap_fail_overlap_and_timing() -> None:
+    tiny = _pool_run({10: 0.001, 11: 0.002}, [(10, 0.002), (11, 0.0021)], size=2,
+                     named=[10, 11], asked=(0.001, 0.001), sleeps_policy="any")
+    # Built as the script's own run would be: the exercise's durations are the lesson's.
+    tiny = dataclasses.replace(tiny, asked=(1.0, 1.0))
+    check = overlap(tiny, CAL, TOL, 1)
+    assert check.status == "fail"
+    assert "the tasks slept too little for their overlap to show" in check.message
+    slow = timing(tiny, CAL, TOL, 0.01, 1)
+    assert slow.status == "fail"
+    assert "at least 2 task(s), of any duration from 0.25 tutorial second(s) up" in (
+        slow.message)
