@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import os
 import threading
 from pathlib import Path
 
@@ -184,6 +185,23 @@ def test_threads_that_waited_on_the_code_still_fail(tmp_path: Path) -> None:
         _queued(tmp_path, 0.002).assert_parallel(3)
 
 
+def test_calls_launched_late_by_a_main_thread_that_waited_for_a_core_are_not_failed(
+        tmp_path: Path) -> None:
+    # The threads had cores; the main thread, launching them, waited 30 ms before each.
+    def launched(lost: float) -> Timeline:
+        calls = [Interval(None, 0.03, 1, 0.03 * k, 0.03 * (k + 1), tid=10 + k,
+                          launcher=1.0 + k * lost) for k in range(3)]
+        sink = Sink.create(tmp_path / f"probes-{lost}.jsonl")
+        Path(sink.path).write_text("".join(json.dumps(c.to_dict()) + "\n" for c in calls))
+        return Timeline(sink, main_pid=0, tolerance=0.005)
+
+    with pytest.raises(SleepbenchInconclusive, match="waited up to 60 ms for a core"):
+        launched(0.03).assert_parallel(3)
+    # A main thread that waited on the calls (a result, a join) slept: no excuse.
+    with pytest.raises(SleepbenchAssertion, match="did not run 3 at a time"):
+        launched(0.0).assert_parallel(3)
+
+
 def test_a_probe_in_a_thread_stamps_its_wait_for_a_core_and_the_main_thread_none(
         bench: Bench) -> None:
     probe = bench.probe(0.01)
@@ -192,7 +210,12 @@ def test_a_probe_in_a_thread_stamps_its_wait_for_a_core_and_the_main_thread_none
     worker.start()
     worker.join()
     main, other = sorted(bench.timeline.intervals, key=lambda i: i.start)
-    assert main.waited == 0.0
+    assert main.waited == main.launcher == 0.0
+    # The main thread's own total when the thread's call began: no more than it is now, and
+    # not nothing once it has waited at all.
+    with open(f"/proc/self/task/{os.getpid()}/schedstat") as stat:
+        now_total = int(stat.read().split()[1]) / 1e9
+    assert other.launcher <= now_total and (other.launcher > 0 or now_total == 0)
     # Linux says how long; the thread had to be scheduled at least once to run at all.
     assert 0.0 <= other.waited < 1.0
     assert other.tid != main.tid

@@ -113,14 +113,15 @@ class Probe:
         watch = None if os.getpid() == self.owner else self.owner
         if watch is not None:
             self.sink.mark_ready(_READY)
-        waited = runqueue.call_began()
+        waited, launcher = runqueue.call_began(), runqueue.launcher_total()
         # In a thread of the test's own process, nothing else ends the sleep when the test's
         # time limit passes: its executor would wait for it, and the test with it.
         until = _STOP_AT.get(self.sink.path) if watch is None and (
             threading.current_thread() is not threading.main_thread()) else None
         start, end = sleep_for(seconds, watch=watch, until=until)
         runqueue.call_ended()
-        self.sink.record(None, seconds, start, end, label=label, waited=waited)
+        self.sink.record(None, seconds, start, end, label=label, waited=waited,
+                         launcher=launcher)
         return _given(self.returns, args, kwargs)
 
 

@@ -35,6 +35,7 @@ class IntervalRecord(TypedDict, total=False):
     ppid: int
     label: str
     waited: float
+    launcher: float
 
 
 class RunRecord(TypedDict, total=False):
@@ -73,4 +74,4 @@ def interval_record(interval: Interval, origin: float) -> IntervalRecord:
     return {"task": interval.task, "seconds": interval.seconds, "pid": interval.pid,
             "start": interval.start - origin, "end": interval.end - origin,
             "tid": interval.tid, "ppid": interval.ppid, "label": interval.label,
-            "waited": interval.waited}
+            "waited": interval.waited, "launcher": interval.launcher}

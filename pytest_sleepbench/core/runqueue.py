@@ -11,18 +11,19 @@ nothing is forgiven.
 
 from __future__ import annotations
 
+import os
 import threading
 
-__all__ = ["call_began", "call_ended"]
+__all__ = ["call_began", "call_ended", "launcher_total"]
 
 _PATH = "/proc/thread-self/schedstat"
 _SETTLED: dict[int, float] = {}
 """Each thread's run-queue total when its last call ended, by native thread id."""
 
 
-def _total() -> float | None:
+def _total(path: str = _PATH) -> float | None:
     try:
-        with open(_PATH, "rb") as stat:
+        with open(path, "rb") as stat:
             return int(stat.read().split()[1]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
@@ -46,3 +47,13 @@ def call_ended() -> None:
     total = _total()
     if total is not None:
         _SETTLED[threading.get_native_id()] = total
+
+
+def launcher_total() -> float:
+    """How long, in all, this process's main thread has waited for a core, read from a call in
+    another thread (0 in the main thread, or where the kernel does not say). The threads'
+    calls are launched from the main thread as a rule (an executor's submit, a thread's start):
+    what it waited between two calls' starts, it could not spend launching the later one."""
+    if threading.current_thread() is threading.main_thread():
+        return 0.0
+    return _total(f"/proc/self/task/{os.getpid()}/schedstat") or 0.0

@@ -43,6 +43,9 @@ class Interval:
     label: str = ""
     waited: float = 0.0
     """Seconds the call's thread waited for a core just before it (see :mod:`.runqueue`)."""
+    launcher: float = 0.0
+    """Seconds its process's main thread had waited for a core, in all, when the call began
+    (0 for a call in the main thread; see :mod:`.runqueue`)."""
 
     @property
     def elapsed(self) -> float:
@@ -63,6 +66,7 @@ class Interval:
             ppid=int(str(data.get("ppid", 0))),
             label=str(data.get("label", "")),
             waited=float(str(data.get("waited", 0.0))),
+            launcher=float(str(data.get("launcher", 0.0))),
         )
 
 
@@ -83,6 +87,7 @@ class Sink:
         end: float,
         label: str = "",
         waited: float = 0.0,
+        launcher: float = 0.0,
     ) -> Interval:
         interval = Interval(
             task=task,
@@ -94,6 +99,7 @@ class Sink:
             ppid=os.getppid(),
             label=label,
             waited=waited,
+            launcher=launcher,
         )
         self._append(interval.to_dict())
         return interval

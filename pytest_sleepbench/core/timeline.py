@@ -211,13 +211,14 @@ class Timeline:
         title = f"the recorded calls did not run {want} at a time"
         observed = self._described(intervals)
         spent, slowest = self._excused(intervals)
-        queued = max((i.waited for i in intervals), default=0.0)
+        lost = _launcher_lost(intervals)
+        queued = max((i.waited + lost.get(id(i), 0.0) for i in intervals), default=0.0)
         excuse = max([*spent.values(), queued], default=0.0)
         # Calls longer than twice the whole excuse would have overlapped whatever the machine
         # did: then the code kept them apart (a lock, one call at a time).
         shortest = min((i.end - i.start for i in intervals), default=0.0)
         if not (excuse and shortest <= 2 * excuse
-                and peak(_as_if_ready(intervals, spent)) >= want):
+                and peak(_as_if_ready(intervals, spent, lost)) >= want):
             return Verdict("overlap", Kind.FAIL, title, expected, observed)
         if queued > max(spent.values(), default=0.0):
             why = (f"the threads that made them waited up to {queued * 1000:.0f} ms for a "
@@ -257,10 +258,23 @@ class Timeline:
         return excused, max(spent.values())
 
 
-def _as_if_ready(intervals: Sequence[Interval], spent: dict[int, float]) -> list[Interval]:
+def _launcher_lost(intervals: Sequence[Interval]) -> dict[int, float]:
+    """For each call in a thread (by ``id``), how long its process's main thread, which
+    launches such calls, waited for a core between the first such call's start and its own."""
+    first: dict[int, float] = {}
+    for i in intervals:
+        if i.launcher > 0:
+            first[i.pid] = min(first.get(i.pid, i.launcher), i.launcher)
+    return {id(i): i.launcher - first[i.pid] for i in intervals if i.launcher > 0}
+
+
+def _as_if_ready(intervals: Sequence[Interval], spent: dict[int, float],
+                 lost: dict[int, float]) -> list[Interval]:
     """The intervals as they would have been with the machine free: each process's moved
-    earlier by what the machine spent before it could run, each call by what its thread
-    waited for a core."""
-    return [dataclasses.replace(i, start=i.start - spent.get(i.pid, 0.0) - i.waited,
-                                end=i.end - spent.get(i.pid, 0.0) - i.waited)
+    earlier by what the machine spent before it could run, each call in a thread by what its
+    thread, and the main thread launching it, waited for a core."""
+    def early(i: Interval) -> float:
+        return spent.get(i.pid, 0.0) + i.waited + lost.get(id(i), 0.0)
+
+    return [dataclasses.replace(i, start=i.start - early(i), end=i.end - early(i))
             for i in intervals]
