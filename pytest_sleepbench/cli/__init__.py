@@ -1,0 +1,68 @@
+"""``python -m pytest_sleepbench``: the commands that put grading on platforms.
+
+- ``merge``: one gradebook from the JSON reports of shards graded on several machines.
+
+Grading itself always runs as ``python -m pytest`` in a subprocess, so that this package
+needs no pytest of its own, and a script graded never runs in the process that reports it.
+
+Exit status: 0 done, 1 refused (bad input, a report that cannot be written, nothing graded),
+2 a usage error (argparse's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import CliError
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_sleepbench",
+        description="Put sleepbench grading on platforms: Gradescope, GitHub Classroom, "
+                    "shards on several machines. Grading itself is "
+                    "`pytest -p sleepbench --sleepbench-grade=DIR` (see docs/GRADING.md).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_merge(commands)
+    return parser
+
+
+def _add_merge(commands: Commands) -> None:
+    merge = commands.add_parser(
+        "merge", help="join the JSON reports of shards into one gradebook",
+        description="Join the JSON reports of the shards of one class (graded with "
+                    "--sleepbench-shard=K/N) into one gradebook. Reports of another "
+                    "assignment or another version of the grader are refused.")
+    merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT",
+                       help="the shards' --sleepbench-json files")
+    merge.add_argument("--json", type=Path, required=True, metavar="PATH",
+                       help="write the merged JSON report (schema 1) here")
+    merge.add_argument("--csv", type=Path, metavar="PATH", help="also write the CSV")
+    merge.add_argument("--html", type=Path, metavar="PATH", help="also write the HTML report")
+    merge.add_argument("--gradescope", type=Path, metavar="PATH",
+                       help="also write Gradescope results (a folder of <submission>.json)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "merge":
+            from .merge import run_merge
+
+            return run_merge(args.reports, json_path=args.json, csv_path=args.csv,
+                             html_path=args.html, gradescope_path=args.gradescope)
+        raise AssertionError(f"no command {args.command!r}")  # argparse allows no other
+    except CliError as error:
+        print(f"sleepbench: error: {error}", file=sys.stderr)
+        return 1
