@@ -1,5 +1,7 @@
 """``python -m pytest_sleepbench``: the commands that put grading on platforms.
 
+- ``autograder gradescope``: the zip Gradescope takes as an autograder;
+- ``autograder run-gradescope``: what that zip's ``run_autograder`` runs on Gradescope;
 - ``merge``: one gradebook from the JSON reports of shards graded on several machines.
 
 Grading itself always runs as ``python -m pytest`` in a subprocess, so that this package
@@ -34,8 +36,33 @@ def _parser() -> argparse.ArgumentParser:
                     "shards on several machines. Grading itself is "
                     "`pytest -p sleepbench --sleepbench-grade=DIR` (see docs/GRADING.md).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_autograder(commands)
     _add_merge(commands)
     return parser
+
+
+def _add_autograder(commands: Commands) -> None:
+    autograder = commands.add_parser("autograder", help="build or run a platform's autograder")
+    platforms = autograder.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+    build = platforms.add_parser(
+        "gradescope", help="write the autograder zip Gradescope takes",
+        description="Write the zip to upload as a Gradescope autograder: this package as a "
+                    "wheel built from the checkout, setup.sh, run_autograder and the "
+                    "assignment file.")
+    build.add_argument("--assignment", type=Path, metavar="FILE",
+                       help="assignment TOML (default: the lesson's six exercises)")
+    build.add_argument("-o", "--output", type=Path, required=True, metavar="ZIP",
+                       help="where to write the zip, e.g. autograder.zip")
+    build.add_argument("--wheel", type=Path, metavar="WHEEL",
+                       help="ship this pytest_sleepbench wheel instead of building one from "
+                            "the checkout (for a machine with no package index)")
+    run = platforms.add_parser(
+        "run-gradescope", help="grade /autograder/submission (run by run_autograder)",
+        description="Grade the submission of a Gradescope autograder and write "
+                    "results/results.json, valid whatever the submission does.")
+    run.add_argument("--root", type=Path, default=Path("/autograder"), metavar="DIR",
+                     help="the autograder's folder, holding source/, submission/ and "
+                          "results/ (default /autograder)")
 
 
 def _add_merge(commands: Commands) -> None:
@@ -62,7 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_merge(args.reports, json_path=args.json, csv_path=args.csv,
                              html_path=args.html, gradescope_path=args.gradescope)
-        raise AssertionError(f"no command {args.command!r}")  # argparse allows no other
+        if args.platform == "gradescope":
+            from .gradescope import build_autograder
+
+            return build_autograder(args.output, assignment=args.assignment, wheel=args.wheel)
+        from .gradescope_run import run_gradescope
+
+        return run_gradescope(args.root)
     except CliError as error:
         print(f"sleepbench: error: {error}", file=sys.stderr)
         return 1
