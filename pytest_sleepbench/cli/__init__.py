@@ -2,7 +2,8 @@
 
 - ``autograder gradescope``: the zip Gradescope takes as an autograder;
 - ``autograder run-gradescope``: what that zip's ``run_autograder`` runs on Gradescope;
-- ``merge``: one gradebook from the JSON reports of shards graded on several machines.
+- ``merge``: one gradebook from the JSON reports of shards graded on several machines;
+- ``classroom``: a JSON report as points for GitHub Classroom's grading reporter.
 
 Grading itself always runs as ``python -m pytest`` in a subprocess, so that this package
 needs no pytest of its own, and a script graded never runs in the process that reports it.
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_autograder(commands)
     _add_merge(commands)
+    _add_classroom(commands)
     return parser
 
 
@@ -81,6 +83,16 @@ def _add_merge(commands: Commands) -> None:
                        help="also write Gradescope results (a folder of <submission>.json)")
 
 
+def _add_classroom(commands: Commands) -> None:
+    classroom = commands.add_parser(
+        "classroom", help="print a JSON report's points for GitHub Classroom",
+        description="Print `result=<base64>`, the input GitHub Classroom's "
+                    "autograding-grading-reporter reads, from a --sleepbench-json report; "
+                    "append it to $GITHUB_OUTPUT.")
+    classroom.add_argument("report", type=Path, metavar="REPORT",
+                           help="the --sleepbench-json file")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -89,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_merge(args.reports, json_path=args.json, csv_path=args.csv,
                              html_path=args.html, gradescope_path=args.gradescope)
+        if args.command == "classroom":
+            from .classroom import print_points
+
+            return print_points(args.report)
         if args.platform == "gradescope":
             from .gradescope import build_autograder
 
