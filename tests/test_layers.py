@@ -1,5 +1,6 @@
 """Dependencies point one way: core measures and judges; grading uses core; report draws
-what both made; the plugin wires them into pytest. No layer imports one above it.
+what both made; the plugin wires them into pytest; the command line (cli) puts grading on
+platforms, running pytest as a subprocess. No layer imports one above it.
 
 Read from the source, so an import that would only run on some path still counts.
 """
@@ -19,6 +20,8 @@ FORBIDDEN = {
     "core": _PYTEST | {"pytest_sleepbench.grading", "pytest_sleepbench.report"},
     "grading": _PYTEST | {"pytest_sleepbench.report"},
     "report": _PYTEST,
+    # It starts grading runs as `python -m pytest`, so it needs no pytest in its own process.
+    "cli": _PYTEST,
 }
 
 

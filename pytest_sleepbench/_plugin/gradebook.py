@@ -19,60 +19,32 @@ from ..grading.grade import not_graded
 from ..grading.isolation import DESCRIPTIONS, NAMESPACED, level
 from ..grading.policy import sleep_budget
 from ..report import gradebook as reports
-from ..report.files import path_problem, write_atomic
+from ..report.files import write_atomic
+from .exits import settle
 from .grade_items import NODE_PREFIX, GradeItem, Pair, Submission, explain, node_pair
 from .keys import GRADE_ATTR, GRADEBOOK_KEY
-from .options import html_path, report_path
+from .options import html_path
+from .targets import REPORTS, option_name
 
-__all__ = ["REPORTS", "GradingPlugin", "report_targets"]
-
-REPORTS = {"json": "JSON", "csv": "CSV", "gradescope": "Gradescope"}
-
-
-def _option(config: pytest.Config, key: str) -> str:
-    """How the user named a report's path: its option, else its ini key."""
-    given = config.getoption(f"sleepbench_{key}")
-    return f"--sleepbench-{key}" if given else f"sleepbench_{key} (ini)"
-
-
-def report_targets(config: pytest.Config, *, several: bool) -> dict[str, Path]:
-    """The reports to write and where, checked now: a path that cannot take its report stops
-    the run before any grading time is spent, not with a traceback at its end."""
-    targets: dict[str, Path] = {}
-    for key in REPORTS:
-        path = report_path(config, key)
-        if path is None:
-            continue
-        folder = key == "gradescope" and several
-        problem = path_problem(path, folder=folder)
-        if problem is not None:
-            mismatch = path.exists() and path.is_dir() != folder
-            hint = (_gradescope_hint(path, folder) if key == "gradescope" and mismatch
-                    else "; name a file" if mismatch else "")
-            raise pytest.UsageError(f"{_option(config, key)}: {problem}{hint}")
-        clash = next((k for k, p in targets.items() if p.resolve() == path.resolve()), None)
-        if clash is not None:
-            raise pytest.UsageError(f"{_option(config, key)}: {path} is also the path of "
-                                    f"{_option(config, clash)}; give each report its own")
-        targets[key] = path
-    return targets
-
-
-def _gradescope_hint(path: Path, folder: bool) -> str:
-    if folder:
-        return " (one per submission, since several are graded); name a folder"
-    return (" (Gradescope's results.json, since one submission is graded); name a file, for "
-            f"instance {path / 'results.json'}")
+__all__ = ["GradingPlugin"]
 
 
 class GradingPlugin:
     def __init__(self, config: pytest.Config, root: Path, assignment: Assignment,
-                 found: list[tuple[str, Path]], targets: dict[str, Path]) -> None:
+                 found: list[tuple[str, Path]], targets: dict[str, Path], *,
+                 several: bool, shard: tuple[str, int] | None = None,
+                 exit_zero: bool = False) -> None:
         self.config = config
         self.root = root
         self.assignment = assignment
         self.found = found
+        """The submissions this run grades: those of its shard, when it has one."""
         self.targets = targets
+        self.several = several
+        """Whether the graded folder holds several submissions (whatever the shard)."""
+        self.shard = shard
+        """The shard this run grades (``"K/N"``) and how many submissions the folder holds."""
+        self.exit_zero = exit_zero
         self.entries: list[tuple[str, dict[str, object]]] = []
         self.graded: set[tuple[str, object]] = set()
         self.selected: dict[Pair, None] = {}
@@ -100,6 +72,9 @@ class GradingPlugin:
         header = [f"sleepbench grading {self.root}: {len(a.exercises)} exercise(s) from "
                   f"{a.path}, unit {a.unit:g}s",
                   f"sleepbench sandbox: {sandbox}: {DESCRIPTIONS[sandbox]}"]
+        if self.shard is not None:
+            header.append(f"sleepbench shard {self.shard[0]}: {len(self.found)} of "
+                          f"{self.shard[1]} submission(s)")
         if sandbox not in NAMESPACED and self.root.stat().st_mode & 0o005:
             header.append(f"sleepbench warning: {self.root} is open to other users, so a "
                           f"script could read other submissions; chmod o-rwx {self.root}")
@@ -218,12 +193,21 @@ class GradingPlugin:
         entries = reports.combine(self._unreached(session), self._earlier(), self.entries)
         sandbox = level()
         doc = reports.document(self.assignment, entries,
-                               sandbox=f"{sandbox}: {DESCRIPTIONS[sandbox]}")
+                               sandbox=f"{sandbox}: {DESCRIPTIONS[sandbox]}",
+                               shard=self.shard[0] if self.shard is not None else None)
         self.config.stash[GRADEBOOK_KEY] = doc
         self._note_incomplete(entries)
         self._write(doc)
         if self.unwritten and session.exitstatus != pytest.ExitCode.INTERRUPTED:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        if self.exit_zero:
+            ungraded = sum(not reports.graded(e) for _, e in self.entries)
+            status, note = settle(self.config, session.exitstatus,
+                                  ungraded=ungraded, cut_short=self.cut_short,
+                                  nothing_to_grade=not self.found)
+            session.exitstatus = status
+            if note is not None:
+                self.notes.append((note, status != pytest.ExitCode.OK))
 
     def _unreached(self, session: pytest.Session) -> list[tuple[str, dict[str, object]]]:
         if session.exitstatus == pytest.ExitCode.INTERRUPTED:
@@ -288,11 +272,11 @@ class GradingPlugin:
                     self.written.append(target)
                 else:
                     self.written += reports.write_gradescope(
-                        target, doc, elapsed, folder=len(self.found) != 1)
+                        target, doc, elapsed, folder=self.several)
             except OSError as error:
                 self.unwritten.append(
                     f"sleepbench could not write the {REPORTS[key]} report "
-                    f"({_option(self.config, key)}) {target}: {error.strerror or error}")
+                    f"({option_name(self.config, key)}) {target}: {error.strerror or error}")
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if hasattr(self.config, "workerinput"):

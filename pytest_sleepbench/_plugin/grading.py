@@ -20,8 +20,10 @@ import pytest
 
 from ..grading.assignment import AssignmentError, load
 from ..grading.grade import discover
-from .gradebook import GradingPlugin, report_targets
-from .options import grade_folder, report_path
+from ..grading.shard import shard_of
+from .gradebook import GradingPlugin
+from .options import exit_zero, grade_folder, report_path, shard
+from .targets import report_targets
 
 __all__ = ["configure", "refuse_unsafe_files"]
 
@@ -39,10 +41,18 @@ def configure(config: pytest.Config) -> None:
     except AssignmentError as error:
         raise pytest.UsageError(str(error)) from None
     found = discover(root, assignment)
+    several = len(found) != 1
+    part, sharded = shard(config), None
+    if part is not None:
+        sharded = (f"{part[0]}/{part[1]}", len(found))
+        # Every machine (and every xdist worker) draws the same part from the same names.
+        found = [(name, folder) for name, folder in found if shard_of(name, part[1]) == part[0]]
     # Workers write no report; the controller has checked the paths before starting them.
+    # Whether Gradescope gets a folder depends on the class, not on the shard's part of it.
     targets = ({} if hasattr(config, "workerinput")
-               else report_targets(config, several=len(found) != 1))
-    plugin = GradingPlugin(config, root, assignment, found, targets)
+               else report_targets(config, several=several))
+    plugin = GradingPlugin(config, root, assignment, found, targets, several=several,
+                           shard=sharded, exit_zero=exit_zero(config))
     config.pluginmanager.register(plugin, "sleepbench-grading")
     if config.pluginmanager.hasplugin("xdist"):
         # Its hooks exist only when xdist is installed, so registering it otherwise would fail.

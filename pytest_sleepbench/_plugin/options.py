@@ -6,12 +6,18 @@ imported only when they are set, so a session that uses neither pays only for th
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-__all__ = ["add_options", "grade_folder", "html_path", "report_path", "timeline_wanted"]
+if TYPE_CHECKING:
+    from ..grading.shard import Shard
+
+__all__ = ["add_options", "exit_zero", "grade_folder", "html_path", "report_path", "shard",
+           "timeline_wanted"]
 
 HELP = {
     "grade": "grade the submissions in DIR (each subfolder is one; a folder holding exercise "
@@ -22,6 +28,12 @@ HELP = {
     "gradescope": "write Gradescope results.json to PATH (a folder of <submission>.json when "
                   "grading several submissions)",
     "csv": "write the gradebook as CSV (a row per submission) to PATH",
+    "shard": "grade only shard K of N of the submissions (e.g. 2/3), chosen by a hash of each "
+             "submission's name that every machine computes alike; merge the shards' JSON "
+             "reports with `python -m pytest_sleepbench merge`",
+    "exit_zero": "exit 0 when grading finished, whatever the scores (still nonzero when an "
+                 "exercise could not be graded, a report could not be written, the run was "
+                 "interrupted or a usage error occurred)",
 }
 
 
@@ -32,6 +44,46 @@ def _add_grading(parser: pytest.Parser) -> None:
         group.addoption(f"--sleepbench-{key}", metavar="FILE" if key == "assignment" else "PATH",
                         default=None, help=HELP[key])
         parser.addini(f"sleepbench_{key}", HELP[key] + " (relative to the ini file)")
+    group.addoption("--sleepbench-shard", metavar="K/N", default=None, type=_shard,
+                    help=HELP["shard"])
+    parser.addini("sleepbench_shard", HELP["shard"])
+    # None, not False, when absent, so the ini twin can still switch it on.
+    group.addoption("--sleepbench-exit-zero", action="store_true", default=None,
+                    help=HELP["exit_zero"])
+    parser.addini("sleepbench_exit_zero", HELP["exit_zero"], type="bool", default=False)
+
+
+def _shard(text: str) -> Shard:
+    # Imported when the option is given: a session that grades nothing imports no grading.
+    from ..grading.shard import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def shard(config: pytest.Config) -> Shard | None:
+    """The shard this run grades: the option's, else the ini's, checked like it."""
+    from ..grading.shard import parse_shard
+
+    given = config.getoption("sleepbench_shard")
+    if given is not None:
+        return given  # type: ignore[no-any-return]
+    raw = str(config.getini("sleepbench_shard") or "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_shard(raw)
+    except ValueError as error:
+        raise pytest.UsageError(f"sleepbench_shard (ini): {error}") from None
+
+
+def exit_zero(config: pytest.Config) -> bool:
+    cli = config.getoption("sleepbench_exit_zero")
+    if cli is not None:
+        return bool(cli)
+    return bool(config.getini("sleepbench_exit_zero"))
 
 
 def report_path(config: pytest.Config, key: str) -> Path | None:

@@ -7,17 +7,31 @@ never reads half a report.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import unicodedata
 from collections.abc import Iterable, Mapping
+from importlib import metadata
 from pathlib import Path
 
 from ..grading.assignment import Assignment
 from .files import write_atomic
 
-__all__ = ["STOPPED", "combine", "document", "earlier_entries", "gradebook_text", "gradescope",
-           "shown", "stopped", "to_csv", "write_gradescope"]
+__all__ = [
+    "STOPPED",
+    "combine",
+    "document",
+    "earlier_entries",
+    "gradebook_text",
+    "graded",
+    "gradescope",
+    "package_version",
+    "shown",
+    "stopped",
+    "to_csv",
+    "write_gradescope",
+]
 
 Entry = Mapping[str, object]
 
@@ -25,13 +39,15 @@ Entry = Mapping[str, object]
 #: entries): the gradebook marks it ``stopped``, apart from one whose grader crashed.
 STOPPED = "before this exercise was graded"
 
-_ENTRY_KEYS = frozenset({"id", "pattern", "status", "score", "max_score", "wall", "checks"})
+#: What an exercise's entry holds at least, for every report to be written from it.
+ENTRY_KEYS = frozenset({"id", "pattern", "status", "score", "max_score", "wall", "checks"})
 
 
 def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]],
-             sandbox: str | None = None) -> dict[str, object]:
+             sandbox: str | None = None, shard: str | None = None) -> dict[str, object]:
     """The schema-1 JSON document from (submission name, exercise entry) pairs, with the
-    isolation the scripts ran under (``sandbox``: its level and what it gives) when known.
+    isolation the scripts ran under (``sandbox``: its level and what it gives) when known, and
+    the shard (``"K/N"``) graded, when only one was.
 
     Submissions are sorted by name and exercises kept in assignment order, whatever order the
     entries arrived in (xdist workers finish in any order).
@@ -49,11 +65,24 @@ def document(assignment: Assignment, entries: Iterable[tuple[str, Entry]],
             "max_score": round(sum(_num(e["max_score"]) for e in exercises), 2),
             "exercises": [dict(e) for e in exercises],
         })
-    doc: dict[str, object] = {"schema": 1, "assignment": assignment.to_dict()}
+    doc: dict[str, object] = {"schema": 1, "version": package_version(),
+                              "assignment": assignment.to_dict()}
     if sandbox is not None:
         doc["sandbox"] = sandbox
+    if shard is not None:
+        doc["shard"] = shard
     doc["submissions"] = submissions
     return doc
+
+
+@functools.cache
+def package_version() -> str:
+    """The version of pytest-sleepbench that grades, recorded in the JSON report so that
+    reports of different graders are never merged as one."""
+    try:
+        return metadata.version("pytest-sleepbench")
+    except metadata.PackageNotFoundError:
+        return "unknown"  # run from a source tree that was never installed
 
 
 def _num(value: object) -> float:
@@ -122,13 +151,19 @@ def stopped(exercise: Mapping[str, object]) -> bool:
             and message.endswith(STOPPED))
 
 
+def graded(exercise: Mapping[str, object]) -> bool:
+    """Whether the entry is a verdict: False for one whose grading never finished (its grader
+    crashed, failed or was stopped, or the session ended before it)."""
+    # Graded entries always have a wall; one whose grader died (grade.not_graded) has none.
+    return not (exercise.get("status") == "fail" and exercise.get("wall") is None)
+
+
 def _cell(exercise: Mapping[str, object]) -> str:
     if exercise["status"] == "missing":
         return "missing"
     if stopped(exercise):
         return "stopped"
-    if exercise["status"] == "fail" and exercise.get("wall") is None:
-        # Graded entries always have a wall; one whose grader died (grade.not_graded) has none.
+    if not graded(exercise):
         return "crashed"
     return f"{_num(exercise['score']):g}"
 
@@ -238,7 +273,7 @@ def earlier_entries(path: Path, assignment: Assignment
         return None, f"the earlier report at {path} was made with another assignment"
     # An entry is kept only whole enough for every report to be written from it.
     found = [(str(sub["name"]), e) for sub in _subs(doc) for e in _exercises(sub)
-             if "name" in sub and e.keys() >= _ENTRY_KEYS]
+             if "name" in sub and e.keys() >= ENTRY_KEYS]
     return found, f"the earlier report at {path}"
 
 
