@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from grading_support import (
     FAST,
+    checks_of,
     copy_reference,
     fast_assignment,
     message_of,
@@ -33,7 +34,7 @@ def test_as_completed_follows_the_schedule_under_every_start_method(
     ex = next(e for e in assignment.exercises if e.id == "ex3_2")
     folder = copy_reference(tmp_path / "ref", "ex3_2_as_completed.py")
     entry = grade_exercise(folder, ex, assignment)
-    assert entry["status"] == "pass", entry["checks"]
+    assert entry["status"] == "pass", [c for c in checks_of(entry) if c["status"] == "fail"]
     workers = min(os.cpu_count() or 1, 5)
     assert entry["workers"] == workers
     intervals = entry["intervals"]
