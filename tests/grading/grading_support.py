@@ -107,3 +107,19 @@ def checks_of(entry: dict[str, object]) -> list[dict[str, str]]:
 def message_of(entry: dict[str, object], name: str) -> str:
     """The message of the check ``name`` in a graded entry."""
     return str(next(c["message"] for c in checks_of(entry) if c["name"] == name))
+
+
+#: A conftest (outside the graded folder, as an instructor's own would be) whose grader breaks
+#: on the submission named bob.
+BROKEN_GRADER = """\
+import pytest_sleepbench._plugin.grade_items as grading
+
+real = grading.grade_exercise
+
+def broken(folder, *args, **kwargs):
+    if folder.name == "bob":
+        raise RuntimeError("the grader broke")
+    return real(folder, *args, **kwargs)
+
+grading.grade_exercise = broken
+"""

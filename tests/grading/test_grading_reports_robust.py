@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grading_support import EXAMPLES, copy_reference, course, submission
+from grading_support import BROKEN_GRADER, EXAMPLES, copy_reference, course, submission
 from session_support import (
     ASSIGNMENT,
     SLOW,
@@ -86,18 +86,6 @@ def test_special_files_in_a_submission_are_left_out_of_its_copy(
     assert _gradescope(pytester.path / "out" / "gs" / "bob.json")["score"] == 10
 
 
-BROKEN = """\
-import pytest_sleepbench._plugin.grade_items as grading
-
-real = grading.grade_exercise
-
-def broken(folder, *args, **kwargs):
-    if folder.name == "bob":
-        raise RuntimeError("the grader broke")
-    return real(folder, *args, **kwargs)
-
-grading.grade_exercise = broken
-"""
 
 
 @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["alone", "xdist"])
@@ -105,7 +93,7 @@ def test_a_grader_that_fails_leaves_a_not_graded_entry_in_every_report(
     pytester: pytest.Pytester, subs: Path, workers: tuple[str, ...]
 ) -> None:
     # Outside the graded folder, as an instructor's own conftest would be.
-    pytester.makeconftest(BROKEN)
+    pytester.makeconftest(BROKEN_GRADER)
     result = _grade(pytester, *REPORTS, "--junitxml=out/junit.xml", *workers)
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines([

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from grading_support import copy_reference, course, submission
+from grading_support import BROKEN_GRADER, copy_reference, course, submission
 from platform_support import CRASH
 from session_support import find_victim, finish, start_session
 
@@ -59,18 +59,6 @@ def pytest_sessionstart(session):
     Path("out/grades.json").mkdir(parents=True)
 """
 
-BROKEN = """\
-import pytest_sleepbench._plugin.grade_items as grading
-
-real = grading.grade_exercise
-
-def broken(folder, *args, **kwargs):
-    if folder.name == "bob":
-        raise RuntimeError("the grader broke")
-    return real(folder, *args, **kwargs)
-
-grading.grade_exercise = broken
-"""
 
 
 @pytest.mark.parametrize(
@@ -78,7 +66,7 @@ grading.grade_exercise = broken
     [
         (WRECK, (), pytest.ExitCode.INTERNAL_ERROR,
          "sleepbench could not write the JSON report (--sleepbench-json) *"),
-        (BROKEN, (), pytest.ExitCode.TESTS_FAILED,
+        (BROKEN_GRADER, (), pytest.ExitCode.TESTS_FAILED,
          "sleepbench: exit status 1 despite --sleepbench-exit-zero: 1 exercise(s) could not be "
          "graded; grade them again (pytest --lf) for a verdict"),
         ("", ("-x",), pytest.ExitCode.TESTS_FAILED,
