@@ -11,6 +11,9 @@ next, so no caller reads a message to decide:
   unit (``needs_unit``), and if that cannot show it either, the claim is inconclusive.
 
 Nothing here runs or measures anything, so every rule is tested exactly on recorded intervals.
+
+Every rule stays in this one module, longer than most, so that what is owed, what is forgiven
+and what is judged again read together and cannot drift apart between runs and grading.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ children inherit it from their server) and records, as JSON lines:
 
 It uses the standard library only and stays importable on old interpreters, because the sandbox
 may run another Python than the grader's. Imported anywhere without the grader's environment
-variables, it does nothing.
+variables, it does nothing. It is one module, longer than the package's others, because it is
+installed into the sandbox as a single ``sitecustomize`` file that imports nothing of ours.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 Everything is inline (CSS and SVG, no script), so the file can be mailed, archived or uploaded
 to a learning platform and still look the same. Anchors are built from positions, never from
 names, and every piece of text is escaped, because names and messages come from student code.
+A fifth of the module is the page's inline stylesheet, which a separate file would defeat.
 """
 
 from __future__ import annotations
