@@ -114,9 +114,11 @@ def test_setup_installs_the_wheel_and_an_honest_submission_gets_every_point(
     assert setup.returncode == 0, setup.stdout + setup.stderr
     venv = root / "sleepbench-venv"
     # The grader that runs is the wheel's, in the environment setup.sh made.
+    # Without a PYTHONPATH of ours, as on Gradescope's image.
+    bare = {k: v for k, v in environment().items() if k != "PYTHONPATH"}
     where = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import pytest_sleepbench; print(pytest_sleepbench.__file__)"],
-                           cwd=root, capture_output=True, text=True, check=True)
+                           cwd=root, capture_output=True, text=True, check=True, env=bare)
     assert Path(where.stdout.strip()).is_relative_to(venv)
 
     done, results = _run(root)
