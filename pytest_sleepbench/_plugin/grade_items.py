@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from ..grading.ahead import Ahead
 from ..grading.assignment import Assignment, Exercise
-from ..grading.grade import grade_exercise, not_graded
+from ..grading.grade import grade_exercise, not_graded, start_ahead
 from ..report.gradebook import shown
 from .settings import xdist_workers
 from .xdist import owner_of
 
-__all__ = ["NODE_PREFIX", "GradeItem", "Pair", "Submission", "explain", "node_pair"]
+__all__ = ["NODE_PREFIX", "GradeItem", "Pair", "Submission", "explain", "node_pair",
+           "side_by_side"]
 
 NODE_PREFIX = "sleepbench-grade/"
 Pair = tuple[str, str]
@@ -31,6 +33,18 @@ class Submission(pytest.Collector):
         self.assignment = assignment
         self.exact = exact
         """The folder's name as it is; the node's name is it as a terminal may show it."""
+        self._ahead: Ahead | None = None
+
+    def runs_ahead(self) -> Ahead | None:
+        """The runs of this submission's exercises, started side by side when its first item
+        runs, if this process will run all of its items (see :func:`side_by_side`)."""
+        if self._ahead is None and side_by_side(self.config):
+            mine = [i.exercise for i in self.session.items
+                    if isinstance(i, GradeItem) and i.parent is self]
+            self._ahead = start_ahead(self.folder, mine, self.assignment, owner_of(self.config))
+            # Torn down after its last item, or at the end of a session stopped early.
+            self.addfinalizer(self._ahead.close)
+        return self._ahead
 
     def collect(self) -> list[pytest.Item | pytest.Collector]:
         return [
@@ -62,8 +76,10 @@ class GradeItem(pytest.Item):
 
     def _grade(self) -> tuple[dict[str, object], BaseException | None]:
         try:
+            ahead = self.parent.runs_ahead() if isinstance(self.parent, Submission) else None
             return grade_exercise(self.folder, self.exercise, self.assignment,
-                                  xdist_workers=xdist_workers(), owner=owner_of(self.config)), None
+                                  xdist_workers=xdist_workers(), owner=owner_of(self.config),
+                                  ahead=ahead), None
         except (KeyboardInterrupt, pytest.exit.Exception):
             raise
         except (Exception, pytest.fail.Exception) as error:
@@ -74,6 +90,19 @@ class GradeItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return (self.folder, None,
                 f"{shown(self.submission)}: {self.exercise.id} ({self.exercise.pattern})")
+
+
+# xdist's modes that give a worker all of a submission's items (grading turns "load" into
+# "loadscope", see .xdist) or every item; under the others, which hand items out one by one,
+# a worker grades each exercise on its own.
+_WHOLE_SUBMISSIONS = ("load", "loadscope", "loadfile", "each")
+
+
+def side_by_side(config: pytest.Config) -> bool:
+    """Whether this process runs every selected item of a submission it starts on."""
+    if not hasattr(config, "workerinput"):
+        return True
+    return config.getoption("dist", "no") in _WHOLE_SUBMISSIONS
 
 
 def _reason(error: BaseException) -> str:

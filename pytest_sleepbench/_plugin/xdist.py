@@ -11,6 +11,7 @@ derived from xdist's test run id, which the controller and all its workers share
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import signal
@@ -61,6 +62,29 @@ def _death(node: object) -> str:
     return f"exit status {code}"
 
 
+@functools.cache
+def _by_submission() -> type:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BySubmission(LoadScopeScheduling):  # type: ignore[misc]
+        """xdist's scheduling by scope (here, by submission), except that the exercise a
+        worker died grading is not handed out again with the rest of its submission: it gets
+        its not-graded verdict instead (see pytest_handlecrashitem), never a second run that
+        could kill the next worker too."""
+
+        def remove_node(self, node: WorkerController) -> str | None:
+            units = self.assigned_work.get(node, {}).values()
+            crashed = next((nodeid for unit in units for nodeid, done in unit.items()
+                            if not done), None)
+            for unit in units:
+                if crashed in unit:
+                    unit[crashed] = True
+            super().remove_node(node)
+            return crashed
+
+    return BySubmission
+
+
 class Grading(Protocol):
     """What these hooks need of the grading plugin (:class:`.gradebook.GradingPlugin`)."""
 
@@ -75,6 +99,14 @@ class XdistGrading:
         self.config = config
         self.grading = grading
         self.sessions: set[str] = set()
+
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: object) -> object | None:
+        # A worker grades a submission's exercises side by side when it has all of them, so
+        # items go out by submission (the node id's scope) rather than one by one.
+        if config.getoption("dist") != "load":
+            return None
+        scheduler: object = _by_submission()(config, log)
+        return scheduler
 
     def pytest_testnodeready(self, node: WorkerController) -> None:
         self.sessions.add(_session(node.workerinput))

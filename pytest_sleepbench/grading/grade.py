@@ -11,20 +11,24 @@ import multiprocessing
 import statistics
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.bounds import auto_tolerance
 from ..core.calibrate import Calibration, measured
 from ..core.lesson import START_METHODS
+from ..core.model import list_schedule
+from .ahead import Ahead, Planned, RunKey
 from .assignment import Assignment, Exercise
 from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier
-from .outcome import Limits, Outcome
+from .observed import Owed
+from .outcome import Limits
 from .owed import owed
 from .policy import DEFAULT_WEIGHTS, points_left, sleep_budget
 from .sandbox import REIMPORT, run_script
 
-__all__ = ["discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded", "score",
-           "time_limit"]
+__all__ = ["Plan", "discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded",
+           "plan", "score", "start_ahead", "time_limit"]
 
 # Files other than exercise scripts in a folder do not make it a submission by themselves.
 _SCRIPT_SUFFIX = ".py"
@@ -170,17 +174,86 @@ def not_graded(submission: Path | None, exercise: Exercise, why: str) -> dict[st
     return entry
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How one exercise of one submission runs: its script, its limits, what it owes, and the
+    runs its grading starts with (which :class:`.ahead.Ahead` may start before it asks)."""
+
+    exercise: Exercise
+    assignment: Assignment
+    script: str
+    baseline: float
+    limit: float
+    parallel: Owed
+
+    @property
+    def limits(self) -> Limits:
+        a = self.assignment
+        return Limits(wall=self.limit, memory=a.memory, processes=a.processes, output=a.output)
+
+    @property
+    def guarded(self) -> bool:
+        """Whether a main-guard run follows the graded one: not for a script that starts no
+        processes, nor where every child re-imports the script anyway (spawn)."""
+        return self.exercise.pattern != "serial" and start_method(self.assignment) != "spawn"
+
+    def key(self, forced: str | None, unit: float) -> RunKey:
+        return (self.exercise.id, forced, unit)
+
+    @property
+    def graded(self) -> RunKey:
+        return self.key(self.assignment.start_method, self.assignment.unit)
+
+    @property
+    def guard(self) -> RunKey:
+        return self.key(REIMPORT, self.assignment.unit * GUARD_UNIT)
+
+    def ahead(self) -> list[Planned]:
+        """The runs grading starts with: the graded run, timed, and the main-guard run."""
+        e = self.exercise
+        sleeps = [d * self.assignment.unit for d in e.durations]
+        length = list_schedule(sleeps, max(self.parallel.workers, 1)).makespan
+        runs = [Planned(self.graded, self.script, self.limits, timed=True, length=length)]
+        if self.guarded:
+            runs.append(Planned(self.guard, self.script, self.limits, timed=False))
+        return runs
+
+
+def plan(submission: Path, exercise: Exercise, assignment: Assignment, owner: str = "local"
+         ) -> Plan | None:
+    """The exercise's plan, or None when the submission holds no file for it."""
+    script = find_file(submission, exercise)
+    if script is None:
+        return None
+    baseline = empty_script_cost(assignment.python, assignment.unit, owner)
+    return Plan(exercise, assignment, script, baseline,
+                time_limit(exercise, assignment, baseline), owed(exercise, assignment.python))
+
+
+def start_ahead(submission: Path, exercises: Sequence[Exercise], assignment: Assignment,
+                owner: str = "local") -> Ahead:
+    """The runs of ``exercises`` of one submission, started side by side (see
+    :mod:`.ahead`), with this machine calibrated first, while it is still quiet."""
+    plans = [p for e in exercises if (p := plan(submission, e, assignment, owner)) is not None]
+    measured(start_method(assignment))
+    ahead = Ahead(submission, python=assignment.python, owner=owner,
+                  pace=empty_script_cost(assignment.python, assignment.unit, owner))
+    ahead.start([run for p in plans for run in p.ahead()])
+    return ahead
+
+
 def grade_exercise(
     submission: Path, exercise: Exercise, assignment: Assignment, *, xdist_workers: int = 1,
-    owner: str = "local",
+    owner: str = "local", ahead: Ahead | None = None,
 ) -> dict[str, object]:
     """The exercise's entry of the JSON report (schema 1), with its checks judged.
 
-    ``owner`` tags the sandbox runs (see :func:`sandbox.sweep`).
+    ``owner`` tags the sandbox runs (see :func:`sandbox.sweep`); runs that ``ahead`` started
+    already are taken from it rather than run again.
     """
     entry = _blank(exercise)
-    script = find_file(submission, exercise)
-    if script is None:
+    planned = plan(submission, exercise, assignment, owner)
+    if planned is None:
         entry["checks"] = [{
             "name": "runs", "status": "fail",
             "message": f"runs: no file matching {exercise.file!r} in the submission"
@@ -188,29 +261,28 @@ def grade_exercise(
         }]
         return entry
     method = start_method(assignment)
-    baseline = empty_script_cost(assignment.python, assignment.unit, owner)
-    limit = time_limit(exercise, assignment, baseline)
-    limits = Limits(wall=limit, memory=assignment.memory, processes=assignment.processes,
-                    output=assignment.output)
-    parallel = owed(exercise, assignment.python)
+    baseline, limit = planned.baseline, planned.limit
 
     def run(forced: str | None, unit: float = assignment.unit) -> Observed:
-        outcome: Outcome = run_script(submission, script, unit=unit, limits=limits,
-                                      start_method=forced, python=assignment.python,
-                                      owner=owner)
+        outcome = ahead.take(planned.key(forced, unit)) if ahead is not None else None
+        if outcome is None:
+            outcome = run_script(submission, planned.script, unit=unit, limits=planned.limits,
+                                 start_method=forced, python=assignment.python, owner=owner)
         return Observed.of(exercise.pattern, exercise.durations, unit, outcome,
-                           sleeps=exercise.sleeps, owed=parallel)
+                           sleeps=exercise.sleeps, owed=planned.parallel)
 
     observed = run(assignment.start_method)
     guard = None
-    if exercise.pattern != "serial" and method != "spawn" and observed.outcome.returncode == 0:
+    if planned.guarded and observed.outcome.returncode == 0:
         # main_guard judges whether the script survives spawn with every task sleep recorded,
         # not a time, so a first try sleeps less. Code whose children must start before its
         # own sleeps run out (daemons outlived by a sleep) can fail that try for the shorter
         # sleeps alone, so a failure is judged at the full unit, as a pass needs no retry.
-        guard = run(REIMPORT, assignment.unit * GUARD_UNIT)
+        guard = run(REIMPORT, planned.guard[2])
         if not survives_spawn(observed, guard):
             guard = run(REIMPORT)
+    elif ahead is not None and planned.guarded:
+        ahead.drop(planned.guard)  # not needed: the graded run failed
 
     def verdicts(seen: Observed) -> list[Check]:
         calibration = _calibration(seen, method)
@@ -229,7 +301,7 @@ def grade_exercise(
         checks = with_earlier(verdicts(observed), first)
     failed = any(c.status == "fail" for c in checks)
     entry.update({
-        "file": script,
+        "file": planned.script,
         "status": "fail" if failed else "pass",
         "score": score(checks, exercise.points, exercise.weights, slept=bool(observed.tasks)),
         "wall": round(observed.wall, 6),

@@ -65,6 +65,23 @@ class RunProcs:
                 continue
         return found
 
+    def prioritize(self) -> None:
+        """Put every thread of the run in the normal scheduling class (it was started in the
+        idle one). Threads and processes made later inherit it from those changed here."""
+        if self.root_pid <= 0:
+            return
+        # The run's init too: it starts the script, which inherits its class.
+        init = self._init() if self.namespaced else None
+        pids = [self.root_pid, *([init] if init else []), *(p.pid for p in self.members())]
+        for pid in pids:
+            try:
+                tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+            except (OSError, ValueError):
+                continue
+            for tid in tasks:
+                with contextlib.suppress(OSError):
+                    os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+
     def any_alive(self) -> bool:
         """Whether a process of the namespaced run besides its init is alive (cheap)."""
         init = self._init()

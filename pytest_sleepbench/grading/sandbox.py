@@ -81,10 +81,14 @@ def sandbox_python(preferred: str | None = None) -> str:
     )
 
 
-def _drop(uid: int | None, limits: Limits | None, *, namespaced: bool = False
-          ) -> Callable[[], None]:
+def _drop(uid: int | None, limits: Limits | None, *, namespaced: bool = False,
+          idle: bool = False) -> Callable[[], None]:
     def setup() -> None:
         os.setsid()
+        if idle:
+            # Inherited by every process of the run; leaving the class takes a privilege the
+            # run does not have.
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         if namespaced:
             procs.die_with_parent()
         if limits is not None:
@@ -113,11 +117,15 @@ def run_script(
     start_method: str | None = None,
     python: str | None = None,
     owner: str = "local",
+    idle: bool = False,
+    launched: Callable[[procs.RunProcs], None] | None = None,
 ) -> Outcome:
     """Run ``script`` (a path relative to ``submission``) and return everything observed.
 
     ``owner`` tags the run (letters, digits, dots) so that :func:`sweep` can end it should
-    this process die before it does.
+    this process die before it does. ``idle`` runs it in the idle scheduling class (it then
+    gets only CPU nothing else wants); ``launched`` is handed its processes once the first
+    one exists.
     """
     level = isolation.level()
     namespaced = level in isolation.NAMESPACED
@@ -136,7 +144,8 @@ def run_script(
         argv = [interpreter, "-u", "-B", "-s", script]
         pump = Pump(channel, limits, namespaced)
         run = procs.RunProcs(namespaced, uid, -1, token(base), kill_as=interpreter)
-        outcome, settled = _supervise(base, submission, argv, env, run, limits, pump, size)
+        outcome, settled = _supervise(base, submission, argv, env, run, limits, pump, size,
+                                      idle=idle, launched=launched)
         outcome.sandbox = level
         return outcome
     finally:
@@ -149,7 +158,7 @@ def run_script(
 
 
 def _launch(base: Path, submission: Path, argv: list[str], env: dict[str, str],
-            run: procs.RunProcs, limits: Limits, status: int | None, work: int
+            run: procs.RunProcs, limits: Limits, status: int | None, work: int, idle: bool
             ) -> subprocess.Popen[bytes]:
     if run.namespaced:
         assert status is not None
@@ -158,24 +167,27 @@ def _launch(base: Path, submission: Path, argv: list[str], env: dict[str, str],
     return subprocess.Popen(
         argv, cwd=base / "work", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL if status is None else status, close_fds=True,
-        preexec_fn=_drop(run.uid, limits, namespaced=run.namespaced),
+        preexec_fn=_drop(run.uid, limits, namespaced=run.namespaced, idle=idle),
     )
 
 
 def _supervise(
     base: Path, submission: Path, argv: list[str], env: dict[str, str], run: procs.RunProcs,
-    limits: Limits, pump: Pump, work: int,
+    limits: Limits, pump: Pump, work: int, *, idle: bool = False,
+    launched: Callable[[procs.RunProcs], None] | None = None,
 ) -> tuple[Outcome, bool]:
     """The run's outcome, and whether it was seen to end with none of its processes alive."""
     status_read, status_write = os.pipe() if run.namespaced else (None, None)
     try:
         origin = pump.start()
-        proc = _launch(base, submission, argv, env, run, limits, status_write, work)
+        proc = _launch(base, submission, argv, env, run, limits, status_write, work, idle)
     finally:
         if status_write is not None:
             os.close(status_write)
     run.root_pid = proc.pid
     run.known.add(proc.pid)
+    if launched is not None:
+        launched(run)
     record(base, run)
     if status_read is None:
         waiter = threading.Thread(target=lambda: pump.ended(proc.wait()), daemon=True)

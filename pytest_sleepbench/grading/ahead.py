@@ -1,0 +1,198 @@
+"""One submission's runs started side by side, ahead of the items that judge them.
+
+A submission's scripts spend nearly all their time asleep, so they can run at once: graded one
+after the other, the lesson's six exercises sleep 22 tutorial seconds; side by side, as long as
+the longest one. What they must not share is a core while one of them starts, since that is
+what the timing checks measure, so:
+
+* Timed runs (the ones the checks time) start one at a time, longest first, each once the
+  previous one has been launched and a core is free by the kernel's count of runnable tasks,
+  or, on a machine busy with other work, once the previous one has had as long as an empty
+  script takes to start (measured). Work is admitted by free CPU, not by a count of cores.
+* Main-guard runs judge whether the script survives re-import, not its time: they start once
+  every timed run has, in the idle scheduling class, so they take only CPU that no timed run
+  wants, and never delay one.
+
+A run that no item takes (the session stopped early) is ended by :meth:`Ahead.close`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import CancelledError, Future, TimeoutError
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.clock import now
+from . import procs
+from .outcome import Limits, Outcome
+from .sandbox import run_script
+
+__all__ = ["Ahead", "Planned", "RunKey", "free_cores"]
+
+RunKey = tuple[str, "str | None", float]
+"""A run of an exercise: its id, the start method forced on it (or None), and its unit."""
+
+# How often the admission gate reads the kernel's count of runnable tasks.
+_POLL = 0.002
+
+
+@dataclass(frozen=True)
+class Planned:
+    key: RunKey
+    script: str
+    limits: Limits
+    timed: bool
+    """Whether the checks time this run (else it runs in the idle scheduling class)."""
+    length: float = 0.0
+    """Seconds the model says it sleeps, so the longest starts first."""
+
+
+def free_cores(cores: int) -> int | None:
+    """Cores with nothing runnable on them, by the kernel's count (``/proc/loadavg``); the
+    reader itself does not count. ``None`` where the count cannot be read."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return cores - (running - 1)
+
+
+class Ahead:
+    """The runs of one submission, started in the background; items take their outcomes."""
+
+    def __init__(self, submission: Path, *, python: str | None, owner: str, pace: float,
+                 cores: int | None = None) -> None:
+        self.submission = submission
+        self.python = python
+        self.owner = owner
+        self.pace = pace
+        """An empty script's start-up: the longest a timed run waits for the one before it
+        to start, and how often grading, waiting for a run in the idle class, moves it to the
+        normal one."""
+        self.cores = cores or len(os.sched_getaffinity(0))
+        self._futures: dict[RunKey, Future[Outcome]] = {}
+        """The runs not yet taken."""
+        self._all: dict[RunKey, Future[Outcome]] = {}
+        self._procs: dict[RunKey, procs.RunProcs] = {}
+        self._threads: list[threading.Thread] = []
+        self._closed = threading.Event()
+        self.admitted: list[tuple[RunKey, float]] = []
+        """When each run was launched, in order (for the benchmarks and the tests)."""
+
+    def start(self, plans: Sequence[Planned]) -> None:
+        runs = [(plan, Future[Outcome]()) for plan in plans]
+        self._futures.update((plan.key, future) for plan, future in runs)
+        self._all.update(self._futures)
+        dispatcher = threading.Thread(target=self._dispatch, args=(runs,),
+                                      name="sleepbench-ahead", daemon=True)
+        self._threads.append(dispatcher)
+        dispatcher.start()
+
+    def take(self, key: RunKey) -> Outcome | None:
+        """The outcome of run ``key`` once it ended, or None if it was not started ahead (or
+        was taken already): the caller then runs it itself.
+
+        A run in the idle class that is still going is moved to the normal one now that
+        grading waits for it: on a machine kept busy by other work it would never end.
+        """
+        future = self._futures.pop(key, None)
+        if future is None:
+            return None
+        try:
+            while True:
+                try:
+                    return future.result(timeout=self.pace)
+                except TimeoutError:
+                    found = self._procs.get(key)
+                    if found is not None:
+                        found.prioritize()
+        except CancelledError:
+            return None
+
+    def drop(self, key: RunKey) -> None:
+        """Run ``key`` is not needed: it is not started if it has not been, and ended if it
+        has."""
+        future = self._futures.pop(key, None)
+        if future is not None and not future.cancel():
+            self._end(key, future)
+
+    def close(self) -> None:
+        """Start nothing more, and end what still runs: no item will take it (the session
+        stopped early, at its first failure or an interrupt)."""
+        self._closed.set()
+        self._futures.clear()
+        for key, future in self._all.items():
+            if not future.cancel():
+                self._end(key, future)
+        for thread in list(self._threads):
+            thread.join()
+
+    def _end(self, key: RunKey, future: Future[Outcome]) -> None:
+        found = self._procs.get(key)
+        if found is not None and not future.done():
+            found.kill()
+
+    def _dispatch(self, runs: list[tuple[Planned, Future[Outcome]]]) -> None:
+        timed = sorted((r for r in runs if r[0].timed), key=lambda r: -r[0].length)
+        started: list[Future[Outcome]] = []
+        launched = threading.Event()
+        for plan, future in timed:
+            if started:
+                self._admit(started[-1], launched)
+            launched = self._launch(plan, future, idle=False)
+            started.append(future)
+        # Main-guard runs once every timed run is asleep (no core busy), or has ended.
+        while not self._closed.wait(_POLL):
+            if free_cores(self.cores) in (self.cores, None) or all(f.done() for f in started):
+                break
+        for plan, future in runs:
+            if not plan.timed:
+                self._launch(plan, future, idle=True)
+
+    def _admit(self, previous: Future[Outcome], launched: threading.Event) -> None:
+        """Wait until the previous run is launched and then a core is free, or it has had an
+        empty script's start-up to itself (a machine busy with other work shows no free
+        core, nor does one busy with this grader's main-guard runs)."""
+        launched.wait()
+        deadline = now() + self.pace
+        while not self._closed.wait(_POLL) and not previous.done() and now() < deadline:
+            free = free_cores(self.cores)
+            if free is None or free > 0:
+                return
+
+    def _launch(self, plan: Planned, future: Future[Outcome], *, idle: bool
+                ) -> threading.Event:
+        done = threading.Event()
+        if self._closed.is_set() or not future.set_running_or_notify_cancel():
+            done.set()
+            return done
+        self.admitted.append((plan.key, now()))
+
+        def launched(found: procs.RunProcs) -> None:
+            self._procs[plan.key] = found
+            done.set()
+            if self._closed.is_set():
+                found.kill()  # closed while it was being set up: see close()
+
+        def run() -> None:
+            try:
+                outcome = run_script(self.submission, plan.script, unit=plan.key[2],
+                                     limits=plan.limits, start_method=plan.key[1],
+                                     python=self.python, owner=self.owner, idle=idle,
+                                     launched=launched)
+            except BaseException as error:  # the item that takes it reports it
+                done.set()
+                future.set_exception(error)
+            else:
+                future.set_result(outcome)
+
+        # The thread that starts a run must outlive it: the run's processes are told to die
+        # with it (see procs.die_with_parent).
+        thread = threading.Thread(target=run, name=f"sleepbench-run-{plan.key[0]}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return done

@@ -1,0 +1,153 @@
+"""A submission's exercises run side by side: timed runs one after another's launch, longest
+first; main-guard runs in the idle scheduling class until grading waits for them; nothing
+left running when the session stops early; a submission's items on one xdist worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from grading_support import (
+    copy_reference,
+    course,
+    fast_assignment,
+    needs_root,
+    run_processes,
+    submission,
+)
+from session_support import ASSIGNMENT, PATIENCE, assert_nothing_left, finish, start_session
+
+from pytest_sleepbench.grading.assignment import parse
+from pytest_sleepbench.grading.grade import plan, start_ahead
+from pytest_sleepbench.grading.outcome import Limits
+from pytest_sleepbench.grading.procs import RunProcs
+from pytest_sleepbench.grading.sandbox import run_script
+
+
+@needs_root
+def test_the_exercises_of_a_submission_sleep_at_the_same_time(tmp_path: Path) -> None:
+    # 50 ms a unit: the map's 8 units outlast the others' start-ups many times over.
+    assignment = parse(course("ex1", "ex2", "ex3_3").replace("unit = 0.02", "unit = 0.05"))
+    folder = copy_reference(tmp_path / "ref", "ex1_serial.py", "ex2_processes.py",
+                            "ex3_3_map.py")
+    ahead = start_ahead(folder, assignment.exercises, assignment)
+    try:
+        graded = [p for e in assignment.exercises if (p := plan(folder, e, assignment))]
+        outcomes = {p.exercise.id: ahead.take(p.graded) for p in graded}
+    finally:
+        ahead.close()
+    spans = {}
+    for ident, o in outcomes.items():
+        assert o is not None and o.returncode == 0, ident
+        spans[ident] = (min(i.start for i in o.recording.intervals),
+                        max(i.end for i in o.recording.intervals))
+    # Run one after the other, the others' sleeps would begin after the map's had ended.
+    first, last = spans.pop("ex3_3")
+    assert all(start < last and end > first for start, end in spans.values()), spans
+    assert not run_processes()
+
+
+@needs_root
+def test_timed_runs_start_longest_first_each_after_the_one_before_it(tmp_path: Path) -> None:
+    assignment = fast_assignment()
+    folder = copy_reference(tmp_path / "ref", "ex1_serial.py", "ex2_processes.py",
+                            "ex3_2_as_completed.py")
+    ahead = start_ahead(folder, assignment.exercises, assignment)
+    try:
+        graded = {p.exercise.id: p for e in assignment.exercises
+                  if (p := plan(folder, e, assignment))}
+        outcomes = {ident: ahead.take(p.graded) for ident, p in graded.items()}
+    finally:
+        ahead.close()
+    timed = [key[0] for key, _ in ahead.admitted if key[1] is None]
+    # as_completed sleeps 8 units on two workers (5 on one), serial 3, processes 1.
+    assert timed[:3] == ["ex3_2", "ex1", "ex2"]
+    origins = [outcomes[ident].origin for ident in timed[:3]]  # type: ignore[union-attr]
+    assert origins == sorted(origins)
+
+
+@needs_root
+@pytest.mark.parametrize(("idle", "policy"), [(True, os.SCHED_IDLE), (False, os.SCHED_OTHER)])
+def test_a_run_started_idle_takes_only_cpu_nothing_else_wants(
+    tmp_path: Path, idle: bool, policy: int
+) -> None:
+    folder = submission(tmp_path / "s", {"s.py": "print('hello')\n"})
+    seen: list[int] = []
+
+    def launched(run: RunProcs) -> None:
+        seen.append(os.sched_getscheduler(run.root_pid))
+
+    outcome = run_script(folder, "s.py", unit=0.02, limits=Limits(wall=60), idle=idle,
+                         launched=launched)
+    assert outcome.returncode == 0
+    assert seen == [policy]
+
+
+@needs_root
+def test_grading_that_waits_for_an_idle_run_moves_it_to_the_normal_class(
+    tmp_path: Path
+) -> None:
+    assignment = fast_assignment()
+    ex2 = next(e for e in assignment.exercises if e.id == "ex2")
+    # Waits in select, which no unit scales, far longer than grading waits before it acts.
+    folder = submission(tmp_path / "s", {"ex2_processes.py": """\
+        import os, select
+        select.select([], [], [], 0.5)
+        print("policy", os.sched_getscheduler(0))
+    """})
+    ahead = start_ahead(folder, [ex2], assignment)
+    try:
+        planned = plan(folder, ex2, assignment)
+        assert planned is not None and planned.guarded
+        guard = ahead.take(planned.guard)
+        graded = ahead.take(planned.graded)
+    finally:
+        ahead.close()
+    assert graded is not None and guard is not None
+    assert [line for _, line in guard.stdout] == [f"policy {os.SCHED_OTHER}"]
+
+
+@needs_root
+def test_a_session_stopped_at_its_first_failure_ends_the_runs_it_started_ahead(
+    tmp_path: Path, scratch: Path
+) -> None:
+    # ex1 is missing, so the session stops there, with ex2 already running and far from done.
+    submission(tmp_path / "subs" / "ann", {"ex2_processes.py": """\
+        import threading
+        threading.Event().wait(120)
+    """})
+    (tmp_path / "course.toml").write_text(
+        ASSIGNMENT + '[[exercise]]\nid = "ex2"\npattern = "processes"\n'
+        'file = "ex2_processes*.py"\npoints = 10\ntimeout = 120\n')
+    began = time.monotonic()
+    code, log = finish(start_session(tmp_path, scratch, "-x"), tmp_path)
+    assert code == 1, log
+    assert "1 failed" in log
+    assert time.monotonic() - began < PATIENCE / 2, log
+    assert_nothing_left(scratch, tmp_path)
+
+
+@needs_root
+def test_the_exercises_of_one_submission_go_to_one_xdist_worker(pytester: pytest.Pytester
+                                                                 ) -> None:
+    for name in ("ann", "bob"):
+        copy_reference(pytester.path / "subs" / name, "ex1_serial.py", "ex2_processes.py")
+    (pytester.path / "course.toml").write_text(
+        "unit = 0.02\n"
+        '[[exercise]]\nid = "ex1"\npattern = "serial"\nfile = "ex1_serial*.py"\npoints = 10\n'
+        '[[exercise]]\nid = "ex2"\npattern = "processes"\nfile = "ex2_processes*.py"\n'
+        "points = 10\n")
+    result = pytester.runpytest_subprocess(
+        "-p", "sleepbench", "--sleepbench-grade=subs", "--sleepbench-assignment=course.toml",
+        "-n", "2", "-v", "-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=4)
+    workers: dict[str, set[str]] = {}
+    for line in result.outlines:
+        found = re.search(r"\[(gw\d+)\].*sleepbench-grade/(\w+)::", line)
+        if found:
+            workers.setdefault(found[2], set()).add(found[1])
+    assert sorted(workers) == ["ann", "bob"]
+    assert all(len(w) == 1 for w in workers.values()), workers
