@@ -21,13 +21,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pytest_sleepbench
-from benchmarks import conditions, contracts, cost, idle, throughput
+from benchmarks import conditions, contracts, cost, idle, latency, throughput
 from benchmarks.report import DEFAULT_UNIT, floor_rows
 from benchmarks.table import Row, Table
 from pytest_sleepbench.core.lesson import START_METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("cost", "floor", "contracts", "grading", "idle")
+SECTIONS = ("cost", "floor", "contracts", "latency", "grading", "idle")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="pytest -n 2 sessions of contract cases, quiet and under two busy "
                         "loops, as QUIET,HOGGED (default 50,20)")
     p.add_argument("--submissions", type=int, default=40, help="class size to grade")
+    p.add_argument("--grading-unit", type=float, default=0.1,
+                   help="the assignment's unit when grading, seconds (default 0.1)")
+    p.add_argument("--latency-runs", type=int, default=None,
+                   help="sessions grading one submission, each way (default 7)")
     p.add_argument("--as-written", type=int, default=1,
                    help="submissions whose scripts are also run as written (real seconds)")
     p.add_argument("--idle-tests", type=int, default=None, help="default 2000")
@@ -139,12 +143,17 @@ def main(argv: Sequence[str] | None = None) -> Table:
             return contracts.rows(DEFAULT_UNIT, measured)
 
         _section(table, "contract cases", contract_rows)
+    if "latency" not in skip:
+        runs = args.latency_runs or (1 if quick else 7)
+        _section(table, "latency",
+                 lambda: latency.measure(throughput.REFERENCE, args.grading_unit, runs))
     if "grading" not in skip:
         if quick:
             table.add([Row("grading", "correct submissions, -n auto", "skipped (--quick)")])
         else:
             _section(table, "grading",
-                     lambda: throughput.measure(args.submissions, args.as_written))
+                     lambda: throughput.measure(args.submissions, args.as_written,
+                                                args.grading_unit))
     if "idle" not in skip:
         tests = args.idle_tests or (200 if quick else 2000)
         idle_repeat = args.idle_repeat or (1 if quick else 15)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pytest_sleepbench.core.clock import now
 
+from .conditions import busy_loops
+from .latency import assignment_at
 from .table import Row, verdict
 
 __all__ = ["REFERENCE", "measure"]
@@ -23,26 +25,26 @@ REFERENCE = Path(__file__).resolve().parent.parent / "examples" / "submissions" 
 TARGET = 1.5
 
 
-def measure(submissions: int, as_written: int) -> list[Row]:
+def measure(submissions: int, as_written: int, unit: float) -> list[Row]:
     scripts = sorted(REFERENCE.glob("*.py")) if REFERENCE.is_dir() else []
     if not scripts:
         return [Row("grading", f"{submissions} correct submissions, -n auto",
                     f"pending: no reference solutions in {REFERENCE}", f"<= {TARGET:g} s each",
                     "")]
     with tempfile.TemporaryDirectory(prefix="sleepbench-class-") as folder:
-        book, graded, code = _grade(Path(folder), REFERENCE, submissions, ["-n", "auto"])
+        book, graded, code = _grade(Path(folder), REFERENCE, submissions, ["-n", "auto"], unit)
         passing, total = _passing(book) if book.exists() else (0, 0)
         repeated = _repeated(book) if book.exists() else 0
     per = graded / submissions
     ok = per <= TARGET and passing == submissions
-    rows = [Row("grading", f"{submissions} correct submissions, -n auto",
+    rows = [Row("grading", f"{submissions} correct submissions, unit {unit:g}, -n auto",
                 f"{per:.2f} s each ({graded:.1f} s), {passing}/{submissions} full marks, "
                 f"{repeated}/{submissions * len(scripts)} timed twice",
                 f"<= {TARGET:g} s each, all pass", verdict(ok),
                 data={"seconds": graded, "per_submission": per, "submissions": submissions,
                       "graded": total, "full_marks": passing, "timed_twice": repeated,
-                      "exit_code": code})]
-    rows.append(_disguised(max(submissions // 4, 1)))
+                      "exit_code": code, "unit": unit})]
+    rows.append(_disguised(max(submissions // 4, 1), unit))
     if as_written > 0:
         written = _as_written(scripts, as_written)
         rows.append(Row("grading", f"same scripts as written, sequential ({as_written} run)",
@@ -51,29 +53,36 @@ def measure(submissions: int, as_written: int) -> list[Row]:
     return rows
 
 
-def _grade(base: Path, model: Path, copies: int, args: list[str]) -> tuple[Path, float, int]:
-    """Grade ``copies`` copies of the submission ``model``: the gradebook, seconds, exit code."""
+def _grade(base: Path, model: Path, copies: int, args: list[str], unit: float
+           ) -> tuple[Path, float, int]:
+    """Grade ``copies`` copies of the submission ``model`` at ``unit``: the gradebook,
+    seconds, exit code."""
     (base / "pytest.ini").write_text("[pytest]\n")
+    assignment_at(base, unit)
     for k in range(copies):
         shutil.copytree(model, base / "class" / f"s{k + 1:03d}")
     book = base / "gradebook.json"
     begin = now()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "sleepbench", "--sleepbench-grade=class",
+         "--sleepbench-assignment=assignment.toml",
          f"--sleepbench-json={book}", "-q", "-p", "no:cacheprovider", *args],
         cwd=base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     return book, now() - begin, done.returncode
 
 
-def _disguised(copies: int) -> Row:
-    """The same serial runs in disguise graded alone and under -n auto: how often each of the
-    two checks that can catch them does, so the two ways of grading can be compared."""
+def _disguised(copies: int, unit: float) -> Row:
+    """The same serial runs in disguise graded alone, under -n auto and beside two busy
+    loops: how often each of the two checks that can catch them does, so the ways of grading
+    can be compared."""
     model = REFERENCE.parent / "serial_in_disguise"
     caught: dict[str, dict[str, int]] = {}
-    for name, args in (("alone", []), ("-n auto", ["-n", "auto"])):
-        with tempfile.TemporaryDirectory(prefix="sleepbench-disguise-") as folder:
-            book, _, _ = _grade(Path(folder), model, copies, args)
+    for name, args, hogs in (("alone", [], 0), ("-n auto", ["-n", "auto"], 0),
+                             ("2 busy loops", [], 2)):
+        with tempfile.TemporaryDirectory(prefix="sleepbench-disguise-") as folder, \
+                busy_loops(hogs):
+            book, _, _ = _grade(Path(folder), model, copies, args, unit)
             fails = _failed_checks(book) if book.exists() else []
         caught[name] = {c: fails.count(c) for c in ("overlap", "timing")}
     exercises = 2 * copies  # the folder holds its ex2 and ex3_1

@@ -24,14 +24,15 @@ def test_quick_benchmark_prints_its_table_and_writes_json(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stdout
     for text in ("pattern cost", "six together", "false verdicts", "smallest unit with none",
-                 "contract cases", "grading", "idle cost"):
+                 "contract cases", "latency", "grading", "idle cost"):
         assert text in done.stdout, done.stdout
 
     doc = json.loads(out.read_text())
     assert doc["machine"]["cores"] >= 1
     rows = doc["rows"]
     assert {r["section"] for r in rows} == {"pattern cost", "false verdicts",
-                                            "contract cases", "grading", "idle cost"}
+                                            "contract cases", "latency", "grading",
+                                            "idle cost"}
     measures = [r["measure"] for r in rows]
     for pattern in ("serial", "processes", "process_loop", "submit", "as_completed", "map"):
         assert f"fork: {pattern}" in measures
@@ -48,6 +49,9 @@ def test_quick_benchmark_prints_its_table_and_writes_json(tmp_path: Path) -> Non
 
     ratio = next(r for r in rows if r["measure"].startswith("fork: six together"))["data"]
     assert ratio["wall"] > 0 and ratio["ideal"] > 0
+    waits = [r["data"] for r in rows if r["section"] == "latency"]
+    assert len(waits) == 3 and all(len(w["walls"]) == w["runs"] == 1 for w in waits), waits
+    assert all(0 < wall < 60 for w in waits for wall in w["walls"])
     idle = next(r for r in rows if r["section"] == "idle cost")["data"]
     assert len(idle["loaded"]) == len(idle["off"]) >= 1
 

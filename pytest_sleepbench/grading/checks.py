@@ -16,7 +16,8 @@ from .observed import Check, Observed, stderr_end, tail
 from .outcome import Outcome
 from .timed import order, overlap, timing
 
-__all__ = ["CHECKS", "Check", "Observed", "judge", "late_only", "survives_spawn", "with_earlier"]
+__all__ = ["CHECKS", "Check", "Observed", "judge", "late", "late_only", "survives_spawn",
+           "with_earlier"]
 
 # Python's own words when a child re-imports a script that starts processes unguarded.
 _UNGUARDED = "bootstrapping phase"
@@ -70,6 +71,12 @@ def late_only(checks: Sequence[Check]) -> bool:
     structural check (overlap, order, ...) settles the grade whatever the clock said."""
     failed = [c for c in checks if c.status == "fail"]
     return len(failed) == 1 and failed[0].late
+
+
+def late(checks: Sequence[Check]) -> bool:
+    """Whether the timing check failed on the upper time bound alone: load can explain
+    that, so the script is measured once more, whatever else failed."""
+    return any(c.name == "timing" and c.status == "fail" and c.late for c in checks)
 
 
 def with_earlier(checks: Sequence[Check], earlier: float) -> list[Check]:

@@ -20,7 +20,7 @@ from ..core.lesson import START_METHODS
 from ..core.model import list_schedule
 from .ahead import Ahead, Planned, RunKey
 from .assignment import Assignment, Exercise
-from .checks import Check, Observed, judge, late_only, survives_spawn, with_earlier
+from .checks import Check, Observed, judge, late, late_only, survives_spawn, with_earlier
 from .observed import Owed
 from .outcome import Limits
 from .owed import owed
@@ -291,14 +291,20 @@ def grade_exercise(
                      limit=limit, xdist_workers=xdist_workers)
 
     checks = verdicts(observed)
-    if late_only(checks):
-        # The noise policy: the machine is calibrated afresh, the script runs once more, and
-        # every check is judged on that measurement, which the entry then reports; the timing
-        # verdict names the first wall beside it.
-        first = observed.wall
+    if late(checks):
+        # The noise policy: the machine is calibrated afresh and the script runs once more.
+        # When lateness was all that failed, every check is judged on that measurement, which
+        # the entry then reports; a failed structural check stands as the first run showed it,
+        # and only the timing verdict is taken from the second. It names the first wall.
+        first, alone = observed, late_only(checks)
         _calibration(observed, method, fresh=True)
-        observed = run(assignment.start_method)
-        checks = with_earlier(verdicts(observed), first)
+        again = run(assignment.start_method)
+        second = with_earlier(verdicts(again), first.wall)
+        if alone:
+            checks, observed = second, again
+        else:
+            timing = {c.name: c for c in second}["timing"]
+            checks = [timing if c.name == "timing" else c for c in checks]
     failed = any(c.status == "fail" for c in checks)
     entry.update({
         "file": planned.script,

@@ -11,18 +11,22 @@ from pathlib import Path
 
 import pytest
 from grading_support import (
+    EXAMPLES,
     copy_reference,
     course,
     fast_assignment,
+    message_of,
     needs_root,
     run_processes,
+    statuses,
     submission,
 )
 from session_support import ASSIGNMENT, PATIENCE, assert_nothing_left, finish, start_session
 
+from pytest_sleepbench.grading.ahead import Ahead, RunKey
 from pytest_sleepbench.grading.assignment import parse
-from pytest_sleepbench.grading.grade import plan, start_ahead
-from pytest_sleepbench.grading.outcome import Limits
+from pytest_sleepbench.grading.grade import grade_exercise, plan, start_ahead
+from pytest_sleepbench.grading.outcome import Limits, Outcome
 from pytest_sleepbench.grading.procs import RunProcs
 from pytest_sleepbench.grading.sandbox import run_script
 
@@ -151,3 +155,40 @@ def test_the_exercises_of_one_submission_go_to_one_xdist_worker(pytester: pytest
             workers.setdefault(found[2], set()).add(found[1])
     assert sorted(workers) == ["ann", "bob"]
     assert all(len(w) == 1 for w in workers.values()), workers
+
+
+class _Replay(Ahead):
+    """Hands grading a recorded outcome for its first graded run, and nothing after it, so the
+    retry runs the submission for real."""
+
+    def __init__(self, key: RunKey, outcome: Outcome) -> None:
+        super().__init__(Path("."), python=None, owner="local", pace=0.05)
+        self.kept = {key: outcome}
+
+    def take(self, key: RunKey) -> Outcome | None:
+        return self.kept.pop(key, None)
+
+    def drop(self, key: RunKey) -> None:
+        self.kept.pop(key, None)
+
+
+@needs_root
+def test_a_late_wrong_submission_is_measured_again_and_keeps_its_structural_verdict(
+    tmp_path: Path
+) -> None:
+    assignment = fast_assignment('start_method = "fork"')
+    ex2 = next(e for e in assignment.exercises if e.id == "ex2")
+    threads = (EXAMPLES / "threads" / "ex2_processes.py").read_text()
+    # The same threads, once held up after their sleeps for longer than any margin.
+    slow = submission(tmp_path / "slow", {"ex2_processes.py": threads + (
+        "    import select\n    select.select([], [], [], 0.5)\n")})
+    quick = submission(tmp_path / "quick", {"ex2_processes.py": threads})
+    planned = plan(slow, ex2, assignment)
+    assert planned is not None
+    first = run_script(slow, "ex2_processes.py", unit=assignment.unit, limits=planned.limits)
+    entry = grade_exercise(quick, ex2, assignment, ahead=_Replay(planned.graded, first))
+    seen = statuses(entry)
+    assert seen["uses_processes"] == "fail" and seen["api"] == "fail"
+    assert seen["timing"] == "pass", message_of(entry, "timing")
+    assert "passed on a second attempt (the first attempt took" in message_of(entry, "timing")
+    assert entry["score"] == pytest.approx(10 * (1 - 0.5 - 0.2))
