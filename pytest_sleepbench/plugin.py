@@ -11,6 +11,7 @@ import pytest
 
 from ._plugin import markers, options, settings
 from ._plugin.fixtures import sleepbench, sleepbench_run
+from ._plugin.keys import LANGUAGE_KEY
 from ._plugin.session import SessionPlugin
 
 # Bound at load, before any test or conftest can patch ``time``: the core's clock takes
@@ -37,7 +38,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in markers.LINES:
         config.addinivalue_line("markers", line)
-    settings.resolve(config)  # a bad ini value stops the run here, not in the first test
+    chosen = settings.resolve(config)  # a bad ini value stops the run here, not in the first test
+    # Every process of the session (each xdist worker configures itself from the same options)
+    # tells what it finds in the chosen language; a grading run's assignment may choose again.
+    from .core import i18n
+
+    config.stash[LANGUAGE_KEY] = i18n.use(chosen.lang)
     config.pluginmanager.register(SessionPlugin(config), "sleepbench-session")
     if options.grade_folder(config) is not None:
         from ._plugin import grading
@@ -49,3 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
         from ._plugin import html
 
         html.configure(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    before = config.stash.get(LANGUAGE_KEY, None)
+    if before is not None:
+        from .core import i18n
+
+        i18n.use(before)

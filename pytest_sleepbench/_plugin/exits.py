@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from ..core.i18n import _, ngettext
+
 __all__ = ["settle"]
 
 
@@ -27,14 +29,17 @@ def settle(config: pytest.Config, status: int | pytest.ExitCode, *, ungraded: in
     option = _named(config)
     if status == pytest.ExitCode.TESTS_FAILED:
         if ungraded or cut_short is not None:
-            why = (f"{ungraded} exercise(s) could not be graded" if ungraded
-                   else f"grading did not finish ({cut_short})")
-            return status, (f"sleepbench: exit status {int(status)} despite {option}: {why}; "
-                            "grade them again (pytest --lf) for a verdict")
-        return pytest.ExitCode.OK, (f"sleepbench: exit status 0 ({option}): grading "
-                                    "finished; the scores above are the verdict")
+            why = (ngettext("{count} exercise(s) could not be graded",
+                            "{count} exercise(s) could not be graded", ungraded).format(
+                       count=ungraded) if ungraded
+                   else _("grading did not finish ({cause})").format(cause=cut_short))
+            return status, _("sleepbench: exit status {status} despite {option}: {why}; grade "
+                             "them again (pytest --lf) for a verdict").format(
+                status=int(status), option=option, why=why)
+        return pytest.ExitCode.OK, _("sleepbench: exit status 0 ({option}): grading finished; "
+                                     "the scores above are the verdict").format(option=option)
     if status == pytest.ExitCode.NO_TESTS_COLLECTED and nothing_to_grade:
         # A shard of a small class may hold no submission; that job did all it had to.
-        return pytest.ExitCode.OK, (f"sleepbench: exit status 0 ({option}): this run had no "
-                                    "submission to grade")
+        return pytest.ExitCode.OK, _("sleepbench: exit status 0 ({option}): this run had no "
+                                     "submission to grade").format(option=option)
     return status, None

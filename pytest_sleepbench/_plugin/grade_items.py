@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ..core.i18n import _
 from ..grading.ahead import Ahead
 from ..grading.assignment import Assignment, Exercise
 from ..grading.grade import grade_exercise, not_graded, start_ahead
-from ..report.gradebook import shown
+from ..report.gradebook import points_text, shown
 from .settings import xdist_workers
 from .xdist import owner_of
 
@@ -108,11 +109,13 @@ def side_by_side(config: pytest.Config) -> bool:
 def _reason(error: BaseException) -> str:
     if isinstance(error, pytest.fail.Exception):
         # pytest-timeout's outer guard, or another plugin that stopped the item
-        what = f"grading was stopped before it finished ({str(error.msg or error).rstrip('.')})"
+        what = _("grading was stopped before it finished ({cause})").format(
+            cause=str(error.msg or error).rstrip("."))
     else:
-        what = f"the grader failed before it finished ({type(error).__name__}: {error})"
-    return (f"{what}; nothing was graded, so it scores 0. Grade it again (pytest --lf) for a "
-            "verdict.")
+        what = _("the grader failed before it finished ({error})").format(
+            error=f"{type(error).__name__}: {error}")
+    return _("{what}; nothing was graded, so it scores 0. Grade it again (pytest --lf) for a "
+             "verdict.").format(what=what)
 
 
 def _traceback(error: BaseException | None) -> str:
@@ -134,7 +137,7 @@ def node_pair(nodeid: str) -> Pair | None:
 
 def explain(submission: str, entry: dict[str, object]) -> str:
     head = (f"{shown(submission)} {entry['id']} ({entry['pattern']}): "
-            f"{entry['score']:g} of {entry['max_score']:g} point(s)")
+            f"{points_text(entry['score'], entry['max_score'])}")
     checks = entry.get("checks")
     lines = [head]
     for check in checks if isinstance(checks, list) else []:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ..core.i18n import _, ngettext
 from ..grading.assignment import Assignment, Exercise
 from ..grading.grade import not_graded
 from ..grading.isolation import DESCRIPTIONS, NAMESPACED, level
@@ -211,15 +212,17 @@ class GradingPlugin:
 
     def _unreached(self, session: pytest.Session) -> list[tuple[str, dict[str, object]]]:
         if session.exitstatus == pytest.ExitCode.INTERRUPTED:
-            why = "the session was interrupted"
+            why = _("the session was interrupted")
         elif session.shouldfail or session.shouldstop:
-            why = f"the session stopped early ({session.shouldfail or session.shouldstop})"
+            why = _("the session stopped early ({cause})").format(
+                cause=session.shouldfail or session.shouldstop)
         else:
-            why = "the session ended"
+            why = _("the session ended")
         exercises = {e.id: e for e in self.assignment.exercises}
         folders = dict(self.found)
         unreached = [
-            (name, not_graded(folders.get(name), exercises[ident], f"{why} {reports.STOPPED}"))
+            (name, not_graded(folders.get(name), exercises[ident],
+                              f"{why} {_(reports.STOPPED)}"))
             for name, ident in self.selected
             if (name, ident) not in self.graded and ident in exercises
         ]
@@ -233,18 +236,24 @@ class GradingPlugin:
         partial = set(self.selected) != everything
         target = self.targets.get("json")
         found, what = (reports.earlier_entries(target, self.assignment) if target is not None
-                       else (None, "--sleepbench-json is not set"))
+                       else (None, _("--sleepbench-json is not set")))
         kept = [(n, e) for n, e in found or [] if (n, str(e["id"])) in everything
                 and (n, str(e["id"])) not in self.graded]
         if found is not None and kept:
-            self.notes.append((f"sleepbench: merged with {what}: {len(self.graded)} "
-                               f"exercise(s) graded in this run, {len(kept)} kept from it",
-                               False))
+            self.notes.append((ngettext(
+                "sleepbench: merged with {what}: {graded} exercise(s) graded in this run, "
+                "{kept} kept from it",
+                "sleepbench: merged with {what}: {graded} exercise(s) graded in this run, "
+                "{kept} kept from it", len(self.graded)).format(
+                    what=what, graded=len(self.graded), kept=len(kept)), False))
         elif found is None and partial and self._reporting():
-            self.notes.append((
-                f"sleepbench warning: the reports hold only the {len(self.selected)} exercise(s) "
-                f"selected in this run, of {len(everything)} ({what}, so there is nothing to "
-                "merge them with)", True))
+            self.notes.append((ngettext(
+                "sleepbench warning: the reports hold only the {selected} exercise(s) selected "
+                "in this run, of {count} ({what}, so there is nothing to merge them with)",
+                "sleepbench warning: the reports hold only the {selected} exercise(s) selected "
+                "in this run, of {count} ({what}, so there is nothing to merge them with)",
+                len(self.selected)).format(selected=len(self.selected),
+                                           count=len(everything), what=what), True))
         return kept
 
     def _reporting(self) -> bool:
@@ -253,11 +262,15 @@ class GradingPlugin:
     def _note_incomplete(self, entries: list[tuple[str, reports.Entry]]) -> None:
         stopped = sum(reports.stopped(e) for _, e in entries)
         if stopped:
-            cause = self.cut_short or "an earlier session ended"
-            self.notes.append((
-                f"sleepbench: the gradebook is incomplete: {stopped} exercise(s) were not "
-                f"graded: {cause} before them; they score 0 and show as `stopped`. Grade them "
-                "again to complete it.", True))
+            cause = self.cut_short or _("an earlier session ended")
+            self.notes.append((ngettext(
+                "sleepbench: the gradebook is incomplete: {stopped} exercise(s) were not "
+                "graded: {cause} before them; they score 0 and show as `{shown}`. Grade them "
+                "again to complete it.",
+                "sleepbench: the gradebook is incomplete: {stopped} exercise(s) were not "
+                "graded: {cause} before them; they score 0 and show as `{shown}`. Grade them "
+                "again to complete it.", stopped).format(
+                    stopped=stopped, cause=cause, shown=_("stopped")), True))
 
     def _write(self, doc: dict[str, object]) -> None:
         # Each report on its own: one that cannot be written keeps none of the others back.
@@ -285,7 +298,7 @@ class GradingPlugin:
         if doc is None:
             return
         tr = terminalreporter
-        tr.section("sleepbench gradebook")
+        tr.section(_("sleepbench gradebook"))
         for line in reports.gradebook_text(doc):
             tr.write_line(line)
         for note, warning in self.notes:

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from ..core.i18n import use
 from ..grading.assignment import AssignmentError, load
 from ..grading.grade import discover
 from ..grading.shard import shard_of
 from .gradebook import GradingPlugin
 from .options import exit_zero, grade_folder, report_path, shard
+from .settings import language, resolve
 from .targets import report_targets
 
 __all__ = ["configure", "refuse_unsafe_files"]
@@ -40,6 +42,8 @@ def configure(config: pytest.Config) -> None:
         assignment = load(report_path(config, "assignment"))
     except AssignmentError as error:
         raise pytest.UsageError(str(error)) from None
+    # In every process that grades or reports, xdist workers included: each loads the file.
+    use(language(resolve(config), assignment.lang))
     found = discover(root, assignment)
     several = len(found) != 1
     part, sharded = shard(config), None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ..core.i18n import _
 from ..report.files import write_atomic
 from ..report.html import build_page
 from ..report.records import record_picture
@@ -59,7 +60,7 @@ class ReportPlugin:
         runs = self.config.stash.get(RUNS_KEY, [])
         gradebook = self.config.stash.get(GRADEBOOK_KEY, None)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        title = "sleepbench grading report" if gradebook is not None else "sleepbench report"
+        title = _("sleepbench grading report") if gradebook is not None else _("sleepbench report")
         page = build_page(runs, gradebook, title=title, generated=stamp)
         try:
             write_atomic(self.path, page)

@@ -35,3 +35,7 @@ GRADEBOOK_KEY = pytest.StashKey[dict[str, object]]()
 #: When a test's time limit (pytest-timeout's) passes, on the clock of ``core.clock.now``: the
 #: test's probes in threads stop sleeping then.
 PROBE_LIMIT_KEY = pytest.StashKey[float]()
+
+#: The language this process told messages in before the session chose its own (see
+#: ``core.i18n.use``), restored when the session ends.
+LANGUAGE_KEY = pytest.StashKey[str]()

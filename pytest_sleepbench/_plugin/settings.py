@@ -1,7 +1,9 @@
 """The plugin's settings: each option has an ini twin, and one function resolves them.
 
 Precedence is marker, then command line, then ini file, then the default; every value is
-validated where it enters, and a bad one is a usage error that names where it came from.
+validated where it enters, and a bad one is a usage error that names where it came from. The
+language has no marker, and in a grading run the assignment file's ``lang`` comes between the
+command line and the ini file (see :func:`language`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from ..core.i18n import DEFAULT_LANGUAGE, language_argument
 from ..core.lesson import DEFAULT_UNIT, default_start_method, start_method_problem
 
-__all__ = ["Settings", "add_options", "marked", "resolve", "xdist_workers"]
+__all__ = ["Settings", "add_options", "language", "marked", "resolve", "xdist_workers"]
 
 
 UNIT_HELP = (
@@ -31,6 +34,10 @@ START_METHOD_HELP = (
 TOLERANCE_HELP = (
     "seconds within which two finishes count as a tie, also added per scheduling event to "
     "upper time bounds; 'auto' (default) derives it from the measured jitter"
+)
+LANG_HELP = (
+    "language of what students read: check messages, hints, the gradebook and the reports "
+    f"(e.g. pt_BR; default {DEFAULT_LANGUAGE}); above a grading assignment's `lang`"
 )
 
 
@@ -73,9 +80,11 @@ def add_options(parser: pytest.Parser) -> None:
                     help=START_METHOD_HELP)
     group.addoption("--sleepbench-tolerance", type=_tolerance,
                     metavar="SECONDS|auto", help=TOLERANCE_HELP)
+    group.addoption("--sleepbench-lang", type=language_argument, metavar="LANG", help=LANG_HELP)
     parser.addini("sleepbench_unit", UNIT_HELP)
     parser.addini("sleepbench_start_method", START_METHOD_HELP)
     parser.addini("sleepbench_tolerance", TOLERANCE_HELP)
+    parser.addini("sleepbench_lang", LANG_HELP)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,11 @@ class Settings:
     start_method: str
     tolerance: float | None
     """Seconds, or ``None`` to derive it from calibration."""
+    lang: str = DEFAULT_LANGUAGE
+    """The language of what a reader is told: the command line's, else the ini file's."""
+    lang_given: bool = False
+    """Whether the command line named the language, which an assignment's ``lang`` then
+    does not replace."""
 
 
 def _from_ini(config: pytest.Config, name: str, parse: Callable[[str], object]) -> object:
@@ -113,11 +127,19 @@ def resolve(config: pytest.Config) -> Settings:
     unit = pick("sleepbench_unit", _positive_float("unit"), DEFAULT_UNIT)
     method = pick("sleepbench_start_method", _start_method, default_start_method())
     tolerance = pick("sleepbench_tolerance", _tolerance, "auto")
-    assert isinstance(unit, float | int) and isinstance(method, str)
+    lang = pick("sleepbench_lang", language_argument, DEFAULT_LANGUAGE)
+    assert isinstance(unit, float | int) and isinstance(method, str) and isinstance(lang, str)
     assert tolerance == "auto" or isinstance(tolerance, float | int)
-    found = Settings(float(unit), method, None if tolerance == "auto" else float(tolerance))
+    found = Settings(float(unit), method, None if tolerance == "auto" else float(tolerance),
+                     lang, config.getoption("sleepbench_lang") is not None)
     config.stash[_SETTINGS_KEY] = found
     return found
+
+
+def language(settings: Settings, assigned: str | None) -> str:
+    """The language of a grading run: the command line's, else the assignment file's
+    (``assigned``), else the ini file's, else English."""
+    return settings.lang if settings.lang_given or assigned is None else assigned
 
 
 def marked(settings: Settings, unit: float | None, start_method: str | None) -> Settings:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
+from ..core.i18n import _
 from ..grading.sandbox import sweep
 
 if TYPE_CHECKING:
@@ -53,13 +54,14 @@ def _death(node: object) -> str:
     except Exception:
         code = None  # a cause we cannot read is reported as unknown
     if not isinstance(code, int):
-        return "cause unknown"
+        return _("cause unknown")
     if code < 0:
         try:
-            return f"killed by signal {-code}, {signal.Signals(-code).name}"
+            return _("killed by signal {signal}, {name}").format(
+                signal=-code, name=signal.Signals(-code).name)
         except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit status {code}"
+            return _("killed by signal {signal}").format(signal=-code)
+    return _("exit status {code}").format(code=code)
 
 
 @functools.cache
@@ -119,9 +121,10 @@ class XdistGrading:
                                sched: object) -> None:
         node = getattr(report, "node", None)
         worker = getattr(getattr(node, "gateway", None), "id", "?")
-        self.grading.not_graded(report, f"the grader worker {worker} running this exercise died "
-                                   f"({_death(node)}) before it finished; nothing was graded, "
-                                   f"so it scores 0. Grade it again (pytest --lf) for a verdict.")
+        self.grading.not_graded(report, _(
+            "the grader worker {worker} running this exercise died ({death}) before it "
+            "finished; nothing was graded, so it scores 0. Grade it again (pytest --lf) for a "
+            "verdict.").format(worker=worker, death=_death(node)))
 
     def pytest_keyboard_interrupt(self) -> None:
         # Ending the runs now also frees the workers, which otherwise grade on until xdist

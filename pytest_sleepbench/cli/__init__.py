@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..core.i18n import DEFAULT_LANGUAGE, language_argument, use
 from .errors import CliError
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def _add_merge(commands: Commands) -> None:
     merge.add_argument("--html", type=Path, metavar="PATH", help="also write the HTML report")
     merge.add_argument("--gradescope", type=Path, metavar="PATH",
                        help="also write Gradescope results (a folder of <submission>.json)")
+    _add_lang(merge)
 
 
 def _add_classroom(commands: Commands) -> None:
@@ -91,10 +93,21 @@ def _add_classroom(commands: Commands) -> None:
                     "append it to $GITHUB_OUTPUT.")
     classroom.add_argument("report", type=Path, metavar="REPORT",
                            help="the --sleepbench-json file")
+    _add_lang(classroom)
+
+
+def _add_lang(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--lang", type=language_argument, default=DEFAULT_LANGUAGE,
+                         metavar="LANG",
+                         help="language of the words this command adds to the report's own "
+                              f"(e.g. pt_BR; default {DEFAULT_LANGUAGE}); the checks' "
+                              "messages stay in the language they were graded in")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "lang"):
+        use(args.lang)
     try:
         if args.command == "merge":
             from .merge import run_merge

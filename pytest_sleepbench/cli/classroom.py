@@ -12,7 +12,8 @@ import base64
 import json
 from pathlib import Path
 
-from ..report.gradebook import graded
+from ..core.i18n import _
+from ..report.gradebook import graded, points_text
 from ..report.merge import MergeError, read_report
 from .errors import CliError
 
@@ -43,7 +44,8 @@ def points(doc: dict[str, object]) -> dict[str, object]:
                 "status": status,
                 "score": e["score"],
                 "message": _message(e),
-                "test_code": f"sleepbench grades {e.get('file') or 'a missing file'}",
+                "test_code": _("sleepbench grades {file}").format(
+                    file=e.get("file") or _("a missing file")),
                 "filename": e.get("file") or "",
                 "line_no": 0,
                 "duration": round(1000 * float(e.get("wall") or 0.0)),
@@ -58,7 +60,7 @@ def points(doc: dict[str, object]) -> dict[str, object]:
 
 
 def _message(exercise: dict[str, object]) -> str:
-    head = f"{exercise['score']:g} of {exercise['max_score']:g} point(s)"
+    head = points_text(exercise["score"], exercise["max_score"])
     checks = exercise.get("checks")
     lost = [str(c.get("message", "")).rstrip() for c in checks if isinstance(c, dict)
             and c.get("status") == "fail"] if isinstance(checks, list) else []

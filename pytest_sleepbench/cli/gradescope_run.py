@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..core.i18n import _, use
 from ..grading.assignment import AssignmentError, load
 from ..grading.grade import discover
 from ..report.files import write_atomic
@@ -41,23 +42,28 @@ def run_gradescope(root: Path) -> int:
     except AssignmentError as error:
         return _fallback(results, started, "The autograder's assignment file is broken, so "
                          f"nothing was graded; please tell your instructor. ({error})")
+    # What the student reads from here on is in the assignment's language, as the grading is.
+    if course.lang is not None:
+        use(course.lang)
     if not submission.is_dir():
-        return _fallback(results, started, f"There is no submission at {submission}.")
+        return _fallback(results, started, _("There is no submission at {path}.").format(
+            path=submission))
     found = discover(submission, course)
     if len(found) != 1:
         globs = ", ".join(e.file for e in course.exercises)
-        folders = ", ".join(name for name, _ in found)
-        return _fallback(results, started, (
-            f"Your submission holds the folders {folders} and no exercise file beside them, "
-            "so there is no telling which one to grade. Submit the exercise files "
-            f"({globs}) at the top of your submission, or in a single folder."))
+        folders = ", ".join(name for name, _folder in found)
+        return _fallback(results, started, _(
+            "Your submission holds the folders {folders} and no exercise file beside them, so "
+            "there is no telling which one to grade. Submit the exercise files ({globs}) at the "
+            "top of your submission, or in a single folder.").format(folders=folders,
+                                                                      globs=globs))
     code, tail = _grade(submission, assignment, results, cwd=source)
     if _valid(results):
         return code
-    return _fallback(results, started, (
-        f"The grader stopped (exit status {code}) before it wrote the results, so this "
-        "submission was not graded; please tell your instructor. Its last lines:\n"
-        + "\n".join(tail)))
+    return _fallback(results, started, _(
+        "The grader stopped (exit status {code}) before it wrote the results, so this "
+        "submission was not graded; please tell your instructor. Its last lines:").format(
+        code=code) + "\n" + "\n".join(tail))
 
 
 def _grade(submission: Path, assignment: Path, results: Path, *, cwd: Path

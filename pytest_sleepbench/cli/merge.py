@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..core.i18n import _
 from ..report import gradebook as reports
 from ..report.files import path_problem, write_atomic
 from ..report.html import build_page
@@ -77,4 +78,4 @@ def _text(path: Path, text: str) -> list[Path]:
 
 def _page(doc: dict[str, object]) -> str:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return build_page([], doc, title="sleepbench grading report", generated=stamp)
+    return build_page([], doc, title=_("sleepbench grading report"), generated=stamp)

@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .i18n import _, ngettext
 from .model import Schedule, list_schedule, peak_concurrency
 from .sink import Interval
 
@@ -237,8 +238,12 @@ def serial(m: Measurement) -> Verdict:
     peak = m.peak
     if peak <= 1:
         return passed("overlap")
-    return Verdict("overlap", Kind.FAIL, "tasks overlapped in a run meant to be serial",
-                   "peak concurrency 1", f"peak concurrency {peak}")
+    return Verdict("overlap", Kind.FAIL, _("tasks overlapped in a run meant to be serial"),
+                   _peak(1), _peak(peak))
+
+
+def _peak(peak: int) -> str:
+    return _("peak concurrency {peak}").format(peak=peak)
 
 
 def overlap(m: Measurement) -> Verdict:
@@ -252,38 +257,42 @@ def overlap(m: Measurement) -> Verdict:
         return passed("overlap")
     if m.held_back:
         return Verdict("overlap", Kind.FAIL,
-                       "the main process waited for a task before starting the next",
-                       "every task started or submitted before the first join or result",
-                       f"peak concurrency {peak}")
-    expected = (f"peak concurrency {want} ({workers} workers, {len(m.durations)} tasks, "
-                f"workers ready {m.stagger * 1000:.0f} ms apart at most)")
+                       _("the main process waited for a task before starting the next"),
+                       _("every task started or submitted before the first join or result"),
+                       _peak(peak))
+    expected = _("peak concurrency {want} ({workers} workers, {tasks} tasks, workers ready "
+                 "{stagger:.0f} ms apart at most)").format(
+        want=want, workers=workers, tasks=len(m.durations), stagger=m.stagger * 1000)
     allowed = _ready_peak(m, workers)
     if m.vouched and m.held_back is False:
         lag = math.inf if allowed is None else allowed[1]
         allowed = (peak, lag)
     if allowed is not None and peak >= min(allowed[0], want):
         lag = allowed[1]
-        when = ("some never became ready" if math.isinf(lag)
-                else f"the last was ready {lag * 1000:.0f} ms after the first")
+        when = (_("some never became ready") if math.isinf(lag)
+                else _("the last was ready {lag:.0f} ms after the first").format(
+                    lag=lag * 1000))
         return Verdict("overlap", Kind.UNSHOWN,
-                       "the workers became ready too late for the tasks to overlap",
-                       expected, f"peak concurrency {peak}: {when}",
+                       _("the workers became ready too late for the tasks to overlap"),
+                       expected, f"{_peak(peak)}: {when}",
                        needs_unit=_needed_unit(m, lag))
-    return Verdict("overlap", Kind.FAIL, "tasks did not overlap as the schedule predicts",
-                   expected, f"peak concurrency {peak}"
-                   + (": the tasks ran one after another" if peak == 1 else ""))
+    return Verdict("overlap", Kind.FAIL, _("tasks did not overlap as the schedule predicts"),
+                   expected, _peak(peak)
+                   + (_(": the tasks ran one after another") if peak == 1 else ""))
 
 
 def parallel(m: Measurement) -> Verdict:
     """The sleeps ran in at least two processes and overlapped as the schedule over the owed
     workers predicts."""
-    one = Verdict("overlap", Kind.FAIL, "all tasks ran in one process",
-                  "tasks spread over at least 2 processes",
-                  f"{m.processes} process ran them all")
+    one = Verdict("overlap", Kind.FAIL, _("all tasks ran in one process"),
+                  _("tasks spread over at least 2 processes"),
+                  _("{processes} process ran them all").format(processes=m.processes))
     if min(m.owed_workers, len(m.durations)) < 2:
         return one if m.processes < 2 else dataclasses.replace(
-            one, title="the run had one worker, so its tasks cannot run in parallel",
-            observed=f"{m.owed_workers} worker(s) for {len(m.durations)} task(s)")
+            one, title=_("the run had one worker, so its tasks cannot run in parallel"),
+            observed=ngettext("{workers} worker(s) for {tasks} task(s)",
+                              "{workers} worker(s) for {tasks} task(s)", m.owed_workers
+                              ).format(workers=m.owed_workers, tasks=len(m.durations)))
     verdict = overlap(m)
     if verdict.kind is Kind.PASS and m.processes < 2:
         workers = min(m.owed_workers, len(m.durations))
@@ -292,9 +301,11 @@ def parallel(m: Measurement) -> Verdict:
             # two processes at work, whatever the code does.
             lag = (workers - 1) * m.stagger
             return Verdict("overlap", Kind.UNSHOWN,
-                           "the tasks are shorter than starting a second worker takes",
-                           one.expected, f"{one.observed}; a worker starts in about "
-                           f"{m.stagger * 1000:.0f} ms here", needs_unit=_needed_unit(m, lag))
+                           _("the tasks are shorter than starting a second worker takes"),
+                           one.expected, _("{observed}; a worker starts in about {stagger:.0f} "
+                                           "ms here").format(observed=one.observed,
+                                                             stagger=m.stagger * 1000),
+                           needs_unit=_needed_unit(m, lag))
         return one
     return verdict
 
@@ -326,12 +337,12 @@ def fastest_first(m: Measurement, delivered: Sequence[int], label: Callable[[int
             found is not None and found[0].allows(delivered, m.tolerance)):
         lag = math.inf if found is None else found[1]
         return Verdict("order", Kind.UNSHOWN,
-                       "the workers became ready too late for the fastest to finish first",
+                       _("the workers became ready too late for the fastest to finish first"),
                        expected, observed + ("" if math.isinf(lag) else
-                                             f": the last worker was ready {lag * 1000:.0f} "
-                                             "ms after the first"),
+                                             _(": the last worker was ready {lag:.0f} ms "
+                                               "after the first").format(lag=lag * 1000)),
                        needs_unit=_needed_unit(m, lag))
-    return Verdict("order", Kind.FAIL, "results were not received fastest first", expected,
+    return Verdict("order", Kind.FAIL, _("results were not received fastest first"), expected,
                    observed)
 
 
@@ -339,7 +350,7 @@ def input_order(delivered: Sequence[int], tasks: int, label: Callable[[int], str
     want = list(range(tasks))
     if list(delivered) == want:
         return passed("order")
-    return Verdict("order", Kind.FAIL, "results were not received in input order",
+    return Verdict("order", Kind.FAIL, _("results were not received in input order"),
                    ", ".join(map(label, want)), ", ".join(map(label, delivered)))
 
 
@@ -354,23 +365,29 @@ def completion_order(
         if a in ends and b in ends and ends[a] > ends[b] + tolerance:
             finished = sorted(ends, key=ends.__getitem__)
             return Verdict(
-                "order", Kind.FAIL, "results were not received in completion order",
-                f"the order the tasks finished: {', '.join(map(label, finished))}"
+                "order", Kind.FAIL, _("results were not received in completion order"),
+                _("the order the tasks finished: {order}").format(
+                    order=", ".join(map(label, finished)))
                 + (f" ({model})" if model else ""),
-                f"{', '.join(map(label, delivered))} ({label(a)} was received before "
-                f"{label(b)}, which finished {ends[a] - ends[b]:.3f}s earlier)",
+                _("{delivered} ({first} was received before {second}, which finished "
+                  "{earlier:.3f}s earlier)").format(
+                    delivered=", ".join(map(label, delivered)), first=label(a),
+                    second=label(b), earlier=ends[a] - ends[b]),
             )
     return passed("order")
 
 
 def wall(measured: float, lower: float, upper: float, *, expected: str, observed: str,
-         what: str = "the run") -> Verdict:
+         what: str | None = None) -> Verdict:
     """Lower bounds are physical, so ``what`` measured below one fails; above the calibrated
     upper bound it is only late, which a moment of load can cause."""
+    what = _("the run") if what is None else what
     if measured < lower:
-        return Verdict("timing", Kind.FAIL, f"{what} took less time than its sleeps allow",
+        return Verdict("timing", Kind.FAIL,
+                       _("{what} took less time than its sleeps allow").format(what=what),
                        expected, observed)
     if measured > upper:
-        return Verdict("timing", Kind.LATE, f"{what} took more time than the schedule allows",
+        return Verdict("timing", Kind.LATE,
+                       _("{what} took more time than the schedule allows").format(what=what),
                        expected, observed)
     return passed("timing")

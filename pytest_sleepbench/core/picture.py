@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .i18n import _
 from .sink import Interval
 
 __all__ = ["Lane", "lanes", "message_width", "render"]
@@ -49,10 +50,10 @@ def lanes(intervals: Sequence[Interval], main_pid: int | None = None, *,
     number = 0
     for pid in ordered:
         if pid == main_pid:
-            name = "main"
+            name = _("main")
         else:
             number += 1
-            name = f"worker {number}"
+            name = _("worker {number}").format(number=number)
         groups: dict[int, list[Interval]] = {}
         for interval in by_pid[pid]:
             groups.setdefault(interval.tid if by_thread else 0, []).append(interval)
@@ -105,7 +106,7 @@ def render(
     ``by_thread`` gives each thread its own rows (see :func:`lanes`).
     """
     if not intervals:
-        return "(no intervals were recorded)"
+        return _("(no intervals were recorded)")
     rows = lanes(intervals, main_pid, by_thread=by_thread)
     t0 = min(i.start for i in intervals) if origin is None else origin
     finish = max(i.end for i in intervals) - t0
@@ -161,7 +162,7 @@ def render(
     lines.append(f"{'':<{label_width}} {''.join(axis)}")
     lines.append(f"{'':<{label_width}} {''.join(scale).rstrip()}")
     if expected is not None:
-        legend = f"^ = expected makespan {expected:.3f}s"
+        legend = _("^ = expected makespan {expected:.3f}s").format(expected=expected)
         pad = label_width + 1 if label_width + 1 + len(legend) <= width else 0
         lines.append(" " * pad + legend)
     return "\n".join(lines)

@@ -6,10 +6,12 @@ assertion points at the user's line rather than at this package.
 
 from __future__ import annotations
 
+from .i18n import _
 from .judge import Kind, Verdict
 from .records import CheckRecord
 
-__all__ = ["SleepbenchAssertion", "SleepbenchInconclusive", "message", "raise_for", "settle"]
+__all__ = ["SleepbenchAssertion", "SleepbenchInconclusive", "message", "observed_label",
+           "raise_for", "settle"]
 
 
 class _Explained:
@@ -40,7 +42,13 @@ class SleepbenchInconclusive(_Explained, Exception):
 
 
 def message(title: str, expected: str, observed: str, picture: str) -> str:
-    return f"{title}\n  expected: {expected}\n  observed: {observed}\n\n{picture}"
+    said = _("expected:")
+    return f"{title}\n  {said} {expected}\n  {observed_label()} {observed}\n\n{picture}"
+
+
+def observed_label() -> str:
+    """How a message introduces what was observed, in the reader's language."""
+    return _("observed:")
 
 
 def raise_for(verdict: Verdict, picture: str, *, prefix: str = "sleepbench: ",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from ..core.i18n import language_problem
 from ..core.lesson import DEFAULT_DURATIONS, PATTERNS, durations_problem, start_method_problem
 from .lines import Lines, syntax
 from .policy import DEFAULT_WEIGHTS, sleeps_of, weights_of, workers_of
@@ -29,7 +30,7 @@ __all__ = ["DEFAULT", "Assignment", "AssignmentError", "Exercise", "load", "pars
 DEFAULT = Path(__file__).with_name("default.toml")
 
 _TOP = {"unit", "start_method", "timeout", "memory_mb", "processes", "output_kb", "python",
-        "weights", "exercise"}
+        "lang", "weights", "exercise"}
 _EXERCISE = {"id", "pattern", "file", "points", "durations", "sleeps", "workers", "weights",
              "timeout"}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -90,6 +91,9 @@ class Assignment:
     processes: int = field(default_factory=default_processes)
     output: int = 1 << 20
     python: str | None = None
+    lang: str | None = None
+    """The language students read their feedback in; ``None``: the session's. Not part of
+    :meth:`to_dict`: it changes no grade, so reports in any language merge."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -171,6 +175,10 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
     python = data.get("python")
     if python is not None and not isinstance(python, str):
         raise bad("python must be a string (a path to an interpreter)", "python")
+    lang = data.get("lang")
+    if lang is not None and (problem := language_problem(str(lang), "lang")):
+        raise bad(problem, "lang", fix="it is the language of the students' feedback, e.g. "
+                  '`lang = "pt_BR"`')
     return Assignment(
         path=name,
         unit=unit,
@@ -185,6 +193,7 @@ def parse(text: str, name: str = "<assignment>") -> Assignment:
         output=int(number(data, "output_kb", bad, default=1024, whole=True,
                            least=_OUTPUT_KB, why=_OUTPUT_WHY)) << 10,
         python=python,
+        lang=None if lang is None else str(lang),
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..core.bounds import auto_tolerance
 from ..core.calibrate import Calibration, measured
+from ..core.i18n import N_, _
 from ..core.lesson import START_METHODS
 from ..core.model import list_schedule
 from .ahead import Ahead, Planned, RunKey
@@ -27,8 +28,8 @@ from .owed import owed
 from .policy import DEFAULT_WEIGHTS, points_left, sleep_budget
 from .sandbox import REIMPORT, run_script
 
-__all__ = ["Plan", "discover", "empty_script_cost", "find_file", "grade_exercise", "not_graded",
-           "plan", "score", "start_ahead", "time_limit"]
+__all__ = ["NOT_GRADED", "Plan", "discover", "empty_script_cost", "find_file", "grade_exercise",
+           "not_graded", "plan", "score", "start_ahead", "time_limit"]
 
 # Files other than exercise scripts in a folder do not make it a submission by themselves.
 _SCRIPT_SUFFIX = ".py"
@@ -37,6 +38,10 @@ _STARTUP: dict[str, float] = {}
 
 #: The main-guard run's unit, as a fraction of the assignment's.
 GUARD_UNIT = 0.1
+
+#: What the ``runs`` message of an exercise whose grading never finished starts with, after
+#: ``runs: ``, in the language of the report (see :func:`not_graded`).
+NOT_GRADED = N_("not graded:")
 
 
 def discover(folder: Path, assignment: Assignment) -> list[tuple[str, Path]]:
@@ -97,9 +102,9 @@ def _near_misses(submission: Path, most: int = 5) -> str:
     except OSError:
         return ""
     if not found:
-        return " (it holds no .py file)"
-    more = f" and {len(found) - most} more" if len(found) > most else ""
-    return f" (its .py files: {', '.join(found[:most])}{more})"
+        return _(" (it holds no .py file)")
+    more = _(" and {count} more").format(count=len(found) - most) if len(found) > most else ""
+    return _(" (its .py files: {files}{more})").format(files=", ".join(found[:most]), more=more)
 
 
 def start_method(assignment: Assignment) -> str:
@@ -169,7 +174,8 @@ def not_graded(submission: Path | None, exercise: Exercise, why: str) -> dict[st
     entry.update({
         "file": find_file(submission, exercise) if submission is not None else None,
         "status": "fail",
-        "checks": [{"name": "runs", "status": "fail", "message": f"runs: not graded: {why}"}],
+        "checks": [{"name": "runs", "status": "fail",
+                    "message": f"runs: {_(NOT_GRADED)} {why}"}],
     })
     return entry
 
@@ -256,8 +262,8 @@ def grade_exercise(
     if planned is None:
         entry["checks"] = [{
             "name": "runs", "status": "fail",
-            "message": f"runs: no file matching {exercise.file!r} in the submission"
-                       + _near_misses(submission),
+            "message": "runs: " + _("no file matching {file!r} in the submission").format(
+                file=exercise.file) + _near_misses(submission),
         }]
         return entry
     method = start_method(assignment)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..core import timeline as tl
 from ..core.bounds import share
 from ..core.calibrate import Calibration
+from ..core.i18n import _
 from ..core.judge import STAGGER, Kind, Measurement, Verdict
 from ..core.lesson import POOL_PATTERNS, PROCESS_PATTERNS
 from ..core.model import Schedule, list_schedule
@@ -134,7 +135,7 @@ class Observed:
 
     def picture(self) -> str:
         if not self.tasks:
-            return "(no time.sleep call was recorded)"
+            return _("(no time.sleep call was recorded)")
         names = {i.task: i.label for i in self.tasks if i.task is not None}
         return render(self.tasks, main_pid=self.outcome.main_pid, origin=self.origin,
                       expected=self.schedule.makespan, names=names)
@@ -150,9 +151,12 @@ class Observed:
             return Check(verdict.check, "pass")
         if verdict.kind is Kind.UNSHOWN:
             return Check(verdict.check, "skip", message(
-                f"{verdict.check}: not judged: {verdict.title}", verdict.expected,
-                f"{verdict.observed}; this machine could not show it at unit {self.unit:g}s, "
-                "so it is not held against the script", self.picture()))
+                _("{check}: not judged: {title}").format(check=verdict.check,
+                                                         title=verdict.title),
+                verdict.expected,
+                _("{observed}; this machine could not show it at unit {unit:g}s, so it is not "
+                  "held against the script").format(observed=verdict.observed, unit=self.unit),
+                self.picture()))
         checked = self.fail(verdict.check, verdict.title, verdict.expected, verdict.observed)
         return dataclasses.replace(checked, late=verdict.kind is Kind.LATE)
 
@@ -200,11 +204,12 @@ def allowance(o: Observed, calibration: Calibration, xdist_workers: int) -> floa
 
 def tail(text: str, lines: int = 6) -> str:
     kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
-    return "\n    ".join(kept) if kept else "(nothing on stderr)"
+    return "\n    ".join(kept) if kept else _("(nothing on stderr)")
 
 
 def stderr_end(outcome: Outcome) -> str:
     """The end of stderr, where there is any, as a message's last lines."""
     if not outcome.stderr.strip():
         return ""
-    return f"\n  stderr ends with:\n    {tail(outcome.stderr)}"
+    said = _("stderr ends with:")
+    return f"\n  {said}\n    {tail(outcome.stderr)}"

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+from ..core.i18n import _
 from ..core.lesson import PROCESS_PATTERNS
 from .assignment import Exercise
 from .observed import Owed
@@ -62,9 +63,10 @@ def owed(exercise: Exercise, python: str | None) -> Owed:
         return Owed(1)
     if exercise.workers is not None:
         n = exercise.workers
-        return Owed(n, f"the exercise owes {n} at once (`workers = {n}` in the assignment)")
+        return Owed(n, _("the exercise owes {n} at once (`workers = {n}` in the assignment)"
+                         ).format(n=n))
     if exercise.pattern in PROCESS_PATTERNS:
         n = len(exercise.durations)
-        return Owed(n, f"the lesson starts a process a task, {n} at once")
+        return Owed(n, _("the lesson starts a process a task, {n} at once").format(n=n))
     n = default_pool(python)
-    return Owed(n, f"this machine gives a default pool {n}")
+    return Owed(n, _("this machine gives a default pool {n}").format(n=n))

@@ -21,6 +21,7 @@ from ..core import judge as rules
 from ..core import timeline as tl
 from ..core.bounds import wall_bounds
 from ..core.calibrate import Calibration
+from ..core.i18n import N_, _, ngettext
 from ..core.judge import Kind, Measurement
 from ..core.lesson import POOL_PATTERNS
 from ..core.model import Schedule, list_schedule
@@ -29,13 +30,15 @@ from .policy import floor
 
 __all__ = ["order", "overlap", "timing"]
 
+_NO_SLEEP = N_("no sleep: time.sleep was not called, or was replaced")
+
 
 def overlap(o: Observed, calibration: Calibration, tolerance: float, xdist_workers: int
              ) -> Check:
     if not o.tasks:
-        return o.fail("overlap", "no sleeps were recorded", "the tasks' sleeps",
-                      "none: time.sleep was not called, or was replaced"
-                      f"{stderr_end(o.outcome)}")
+        return o.fail("overlap", _("no sleeps were recorded"), _("the tasks' sleeps"),
+                      _("none: time.sleep was not called, or was replaced")
+                      + stderr_end(o.outcome))
     m = o.measurement(calibration, tolerance, xdist_workers)
     if o.pattern == "serial":
         return o.judged(rules.serial(m))
@@ -45,11 +48,17 @@ def overlap(o: Observed, calibration: Calibration, tolerance: float, xdist_worke
     if late:
         # Structural evidence, whatever the unit: correct code makes every task available
         # before it waits for any of them.
-        return o.fail("overlap", "the main process waited for a task before starting the next",
-                      "every task started or submitted before the first join or result",
-                      f"{len(late)} task(s) started or submitted after the main process had "
-                      f"waited for one (first wait at {first_wait - o.origin:.3f}s, a later "
-                      f"start at {late[0] - o.origin:.3f}s); peak concurrency {m.peak}")
+        return o.fail("overlap",
+                      _("the main process waited for a task before starting the next"),
+                      _("every task started or submitted before the first join or result"),
+                      ngettext("{count} task(s) started or submitted after the main process "
+                               "had waited for one (first wait at {wait:.3f}s, a later start "
+                               "at {start:.3f}s); peak concurrency {peak}",
+                               "{count} task(s) started or submitted after the main process "
+                               "had waited for one (first wait at {wait:.3f}s, a later start "
+                               "at {start:.3f}s); peak concurrency {peak}", len(late)).format(
+                          count=len(late), wait=first_wait - o.origin,
+                          start=late[0] - o.origin, peak=m.peak))
     short = _short_handed(o, m) or _too_short(o, m)
     if short is not None:
         return short
@@ -72,10 +81,14 @@ def _short_handed(o: Observed, m: Measurement) -> Check | None:
         # submissions a starved main process spread out ends up smaller by the machine's
         # doing, which the judge's readiness rules then weigh.
         return None
-    ran = (f"your pool ran with {_count(had, 'worker')}" if rec.pools
-           else f"your script ran its tasks in {_count(had, 'process', 'processes')}")
+    ran = (ngettext("your pool ran with {count} worker", "your pool ran with {count} workers",
+                    had) if rec.pools
+           else ngettext("your script ran its tasks in {count} process",
+                         "your script ran its tasks in {count} processes", had)).format(
+        count=had)
     return o.fail("overlap", f"{ran}; {o.owed.why}",
-                  f"{owed} tasks running at once", f"peak concurrency {m.peak}")
+                  _("{owed} tasks running at once").format(owed=owed),
+                  _("peak concurrency {peak}").format(peak=m.peak))
 
 
 def _too_short(o: Observed, m: Measurement) -> Check | None:
@@ -90,16 +103,14 @@ def _too_short(o: Observed, m: Measurement) -> Check | None:
     if min(o.durations) >= least - 1e-6 and (owed >= need or m.peak >= need):
         return None
     return o.fail(
-        "overlap", "the tasks slept too little for their overlap to show",
-        f"sleeps of at least {least:g} tutorial second(s) that owe peak concurrency {need} "
-        f"here, as the exercise's own ({_listing(o.asked)}) do",
-        f"sleeps of {_listing(o.durations)}, which owe {owed} once each worker's start-up "
-        f"({m.stagger * 1000:.0f} ms) and jitter ({m.tolerance * 1000:.0f} ms) are allowed "
-        f"for; peak concurrency {m.peak}")
-
-
-def _count(n: int, one: str, many: str = "") -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
+        "overlap", _("the tasks slept too little for their overlap to show"),
+        _("sleeps of at least {least:g} tutorial second(s) that owe peak concurrency {need} "
+          "here, as the exercise's own ({asked}) do").format(
+            least=least, need=need, asked=_listing(o.asked)),
+        _("sleeps of {slept}, which owe {owed} once each worker's start-up ({stagger:.0f} ms) "
+          "and jitter ({jitter:.0f} ms) are allowed for; peak concurrency {peak}").format(
+            slept=_listing(o.durations), owed=owed, stagger=m.stagger * 1000,
+            jitter=m.tolerance * 1000, peak=m.peak))
 
 
 def _same(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -142,19 +153,31 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
         allowed = staggered.makespan + tolerance * (staggered.chain + 2)
         span = max(i.end for i in o.tasks) - min(i.start for i in o.tasks)
         spread = rules.wall(
-            span, 0.0, allowed, what="the tasks' sleeps",
-            expected=f"the tasks' sleeps within {allowed:.3f}s of the first one's start (model "
-            f"{schedule.makespan:.3f}s over {schedule.workers} worker(s), plus calibrated "
-            "start-up and jitter)",
-            observed=f"{span:.3f}s from the first sleep's start to the last one's end")
+            span, 0.0, allowed, what=_("the tasks' sleeps"),
+            expected=ngettext(
+                "the tasks' sleeps within {allowed:.3f}s of the first one's start (model "
+                "{model:.3f}s over {workers} worker(s), plus calibrated start-up and jitter)",
+                "the tasks' sleeps within {allowed:.3f}s of the first one's start (model "
+                "{model:.3f}s over {workers} worker(s), plus calibrated start-up and jitter)",
+                schedule.workers).format(allowed=allowed, model=schedule.makespan,
+                                         workers=schedule.workers),
+            observed=_("{span:.3f}s from the first sleep's start to the last one's end").format(
+                span=span))
         if spread.kind is not Kind.PASS:
             return o.judged(spread)
     return o.judged(rules.wall(
-        o.wall, lower, upper, what="the script",
-        expected=f"between {lower:.3f}s and {upper:.3f}s (model {schedule.makespan:.3f}s over "
-        f"{schedule.workers} worker(s), plus calibrated start-up and {baseline:.3f}s "
-        "imports and interpreter exit)",
-        observed=f"{o.wall:.3f}s from the script's first line to its exit"))
+        o.wall, lower, upper, what=_("the script"),
+        expected=ngettext(
+            "between {lower:.3f}s and {upper:.3f}s (model {model:.3f}s over {workers} "
+            "worker(s), plus calibrated start-up and {baseline:.3f}s imports and interpreter "
+            "exit)",
+            "between {lower:.3f}s and {upper:.3f}s (model {model:.3f}s over {workers} "
+            "worker(s), plus calibrated start-up and {baseline:.3f}s imports and interpreter "
+            "exit)", schedule.workers).format(
+            lower=lower, upper=upper, model=schedule.makespan, workers=schedule.workers,
+            baseline=baseline),
+        observed=_("{wall:.3f}s from the script's first line to its exit").format(
+            wall=o.wall)))
 
 
 def _unlike_the_model(o: Observed) -> Check | None:
@@ -167,18 +190,22 @@ def _unlike_the_model(o: Observed) -> Check | None:
         if len(tasks) >= len(o.asked) and min(tasks, default=0.0) >= least - 1e-6:
             return None
         return o.fail(
-            "timing", "the tasks did not sleep as the exercise asks",
-            f"at least {len(o.asked)} task(s), of any duration from {least:g} tutorial "
-            "second(s) up",
-            f"{len(tasks)} task(s), of {_listing(tasks)}" if tasks else
-            "no sleep: time.sleep was not called, or was replaced")
+            "timing", _("the tasks did not sleep as the exercise asks"),
+            ngettext("at least {count} task(s), of any duration from {least:g} tutorial "
+                     "second(s) up",
+                     "at least {count} task(s), of any duration from {least:g} tutorial "
+                     "second(s) up", len(o.asked)).format(count=len(o.asked), least=least),
+            ngettext("{count} task(s), of {slept}", "{count} task(s), of {slept}",
+                     len(tasks)).format(count=len(tasks), slept=_listing(tasks)) if tasks else
+            _(_NO_SLEEP))
     slept = sorted(i.seconds / o.unit for i in o.tasks)
     if _same(slept, sorted(o.durations)):
         return None
-    return o.fail("timing", "the tasks did not sleep the durations the exercise asks for",
-                  f"sleeps of {_listing(o.durations)} tutorial second(s)",
-                  f"sleeps of {_listing(slept)}" if slept else
-                  "no sleep: time.sleep was not called, or was replaced")
+    return o.fail("timing", _("the tasks did not sleep the durations the exercise asks for"),
+                  _("sleeps of {durations} tutorial second(s)").format(
+                      durations=_listing(o.durations)),
+                  _("sleeps of {slept}").format(slept=_listing(slept)) if slept else
+                  _(_NO_SLEEP))
 
 
 def _labels(o: Observed, order: Sequence[int]) -> str:
@@ -187,7 +214,8 @@ def _labels(o: Observed, order: Sequence[int]) -> str:
 
 def order(o: Observed, tolerance: float) -> Check:
     if o.pattern not in ("map", "as_completed"):
-        return Check("order", "skip", f"the {o.pattern} exercise prescribes no order")
+        return Check("order", "skip", _("the {pattern} exercise prescribes no order").format(
+            pattern=o.pattern))
     n = len(o.durations)
     got = list(o.outcome.recording.delivered)
     api = o.outcome.recording.api
@@ -195,16 +223,23 @@ def order(o: Observed, tolerance: float) -> Check:
             u.startswith("ProcessPoolExecutor.") for u in api):
         # Only where the exercise's construct was not used at all: a decoy Pool beside it
         # must not excuse results that were never read.
-        return Check("order", "skip", "results went through multiprocessing.Pool, whose order "
-                     "the grader does not follow (the exercise asks for ProcessPoolExecutor)")
+        return Check("order", "skip", _("results went through multiprocessing.Pool, whose "
+                                        "order the grader does not follow (the exercise asks "
+                                        "for ProcessPoolExecutor)"))
     if not got:
-        return o.fail("order", "the results were never read",
-                      f"the results of {n} pool task(s) received by the main process",
-                      "none received")
+        return o.fail("order", _("the results were never read"),
+                      ngettext("the results of {count} pool task(s) received by the main "
+                               "process",
+                               "the results of {count} pool task(s) received by the main "
+                               "process", n).format(count=n),
+                      _("none received"))
     if sorted(got) != list(range(n)):
-        return o.fail("order", "not every task's result reached the main process",
-                      f"the results of {n} pool task(s)",
-                      f"{len(got)} result(s) received ({_labels(o, got)})")
+        return o.fail("order", _("not every task's result reached the main process"),
+                      ngettext("the results of {count} pool task(s)",
+                               "the results of {count} pool task(s)", n).format(count=n),
+                      ngettext("{count} result(s) received ({results})",
+                               "{count} result(s) received ({results})", len(got)).format(
+                          count=len(got), results=_labels(o, got)))
 
     def label(task: int) -> str:
         return _labels(o, [task])
@@ -220,9 +255,12 @@ def order(o: Observed, tolerance: float) -> Check:
         return Check("order", "pass")
     schedule = schedules[0]
     return o.fail(
-        "order", "tasks did not finish in an order the schedule allows",
-        f"{schedule.describe_order(tolerance, [f'{d:g}' for d in o.durations])} "
-        f"({schedule.workers} worker(s), ties within {tolerance * 1000:.0f} ms)",
+        "order", _("tasks did not finish in an order the schedule allows"),
+        ngettext("{order} ({workers} worker(s), ties within {tie:.0f} ms)",
+                 "{order} ({workers} worker(s), ties within {tie:.0f} ms)",
+                 schedule.workers).format(
+            order=schedule.describe_order(tolerance, [f"{d:g}" for d in o.durations]),
+            workers=schedule.workers, tie=tolerance * 1000),
         _labels(o, got),
     )
 

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
+from ..core.i18n import N_, _, every, ngettext
 from ..grading.assignment import Assignment
+from ..grading.grade import NOT_GRADED
 from .files import write_atomic
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "graded",
     "gradescope",
     "package_version",
+    "points_text",
     "shown",
     "stopped",
     "to_csv",
@@ -36,8 +39,9 @@ __all__ = [
 Entry = Mapping[str, object]
 
 #: How the reason of an exercise the session never reached ends (see grading's not-graded
-#: entries): the gradebook marks it ``stopped``, apart from one whose grader crashed.
-STOPPED = "before this exercise was graded"
+#: entries): the gradebook marks it ``stopped``, apart from one whose grader crashed. Marked
+#: for translation: it is part of a message, and translated where one is made.
+STOPPED = N_("before this exercise was graded")
 
 #: What an exercise's entry holds at least, for every report to be written from it.
 ENTRY_KEYS = frozenset({"id", "pattern", "status", "score", "max_score", "wall", "checks"})
@@ -126,10 +130,11 @@ def gradebook_text(doc: Mapping[str, object]) -> list[str]:
     """A table of submission x exercise scores with totals; ``-`` where not graded."""
     ids = _ids(doc)
     subs = _subs(doc)
-    width = max([10, *(len(shown(str(s["name"]))) for s in subs)])
+    heading, total_heading = _("submission"), _("total")
+    width = max([len(heading), *(len(shown(str(s["name"]))) for s in subs)])
     cols = [max(6, len(i)) for i in ids]
-    lines = [f"{'submission':<{width}} " + " ".join(f"{i:>{c}}" for i, c in zip(ids, cols,
-             strict=True)) + f" {'total':>13}"]
+    lines = [f"{heading:<{width}} " + " ".join(f"{i:>{c}}" for i, c in zip(ids, cols,
+             strict=True)) + f" {total_heading:>13}"]
     for sub in subs:
         got = {str(e["id"]): e for e in _exercises(sub)}
         cells = []
@@ -147,8 +152,10 @@ def stopped(exercise: Mapping[str, object]) -> bool:
     checks = exercise.get("checks")
     first = checks[0] if isinstance(checks, list) and checks else None
     message = str(first.get("message", "")) if isinstance(first, dict) else ""
-    return (exercise.get("wall") is None and message.startswith("runs: not graded:")
-            and message.endswith(STOPPED))
+    # Whatever language wrote the report: an earlier run's may have been in another.
+    return (exercise.get("wall") is None
+            and any(message.startswith(f"runs: {said}") for said in every(NOT_GRADED))
+            and any(message.endswith(said) for said in every(STOPPED)))
 
 
 def graded(exercise: Mapping[str, object]) -> bool:
@@ -160,12 +167,19 @@ def graded(exercise: Mapping[str, object]) -> bool:
 
 def _cell(exercise: Mapping[str, object]) -> str:
     if exercise["status"] == "missing":
-        return "missing"
+        return _("missing")
     if stopped(exercise):
-        return "stopped"
+        return _("stopped")
     if not graded(exercise):
-        return "crashed"
+        return _("crashed")
     return f"{_num(exercise['score']):g}"
+
+
+def points_text(score: object, max_score: object) -> str:
+    """``7.5 of 10 point(s)``, in the reader's language (singular only for a maximum of 1)."""
+    most = _num(max_score)
+    return ngettext("{score:g} of {points:g} point(s)", "{score:g} of {points:g} point(s)",
+                    1 if most == 1 else 2).format(score=_num(score), points=most)
 
 
 def _output(exercise: Mapping[str, object]) -> str:
@@ -196,7 +210,9 @@ def gradescope(sub: Mapping[str, object], execution_time: float) -> dict[str, ob
     return {
         "score": _num(sub["score"]),
         "execution_time": round(execution_time, 3),
-        "output": f"{passed} of {len(tests)} exercise(s) passed every check.",
+        "output": ngettext("{passed} of {count} exercise(s) passed every check.",
+                           "{passed} of {count} exercise(s) passed every check.",
+                           len(tests)).format(passed=passed, count=len(tests)),
         "tests": tests,
     }
 
@@ -260,21 +276,23 @@ def earlier_entries(path: Path, assignment: Assignment
     are the same grading, wherever the file lies or however it was named.
     """
     if not path.exists():
-        return None, f"no earlier report at {path}"
+        return None, _("no earlier report at {path}").format(path=path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, f"the earlier report at {path} cannot be read as JSON ({error})"
+        return None, _("the earlier report at {path} cannot be read as JSON ({error})").format(
+            path=path, error=error)
     if not isinstance(doc, dict) or doc.get("schema") != 1:
-        return None, f"the earlier report at {path} is not of schema 1"
+        return None, _("the earlier report at {path} is not of schema 1").format(path=path)
     ours = json.loads(json.dumps(assignment.to_dict()))
     theirs = doc.get("assignment")
     if not isinstance(theirs, dict) or {**theirs, "path": None} != {**ours, "path": None}:
-        return None, f"the earlier report at {path} was made with another assignment"
+        return None, _("the earlier report at {path} was made with another assignment").format(
+            path=path)
     # An entry is kept only whole enough for every report to be written from it.
     found = [(str(sub["name"]), e) for sub in _subs(doc) for e in _exercises(sub)
              if "name" in sub and e.keys() >= ENTRY_KEYS]
-    return found, f"the earlier report at {path}"
+    return found, _("the earlier report at {path}").format(path=path)
 
 
 def combine(*layers: Iterable[tuple[str, Entry]]) -> list[tuple[str, Entry]]:

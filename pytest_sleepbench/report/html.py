@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from ..core.i18n import _, language, ngettext
 from .records import Record, number, records, with_model
 from .svg import timeline_svg
 
@@ -85,6 +86,11 @@ def _text(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+def _ui(words: str) -> str:
+    """The page's own words, in the reader's language, as HTML text."""
+    return escape(words, quote=False)
+
+
 def _score(value: object) -> str:
     n = number(value)
     return "-" if n is None else f"{n:g}"
@@ -104,7 +110,7 @@ def _status(value: object, allowed: Sequence[str], default: str) -> str:
 def _checks(record: Record) -> str:
     checks = records(record.get("checks"))
     if not checks:
-        return '<p class="empty">No checks were recorded.</p>'
+        return '<p class="empty">' + _ui(_("No checks were recorded.")) + "</p>"
     items = []
     for check in checks:
         status = _status(check.get("status"), ("pass", "fail", "skip", "inconclusive"), "fail")
@@ -117,46 +123,50 @@ def _checks(record: Record) -> str:
     return f'<ul class="checks">{"".join(items)}</ul>'
 
 
-LEGEND = (
-    '<p class="legend">Bars: recorded intervals (hover for task, requested seconds, start and '
-    "end). Dashed red line: the model's expected makespan. Solid line: measured wall time. "
-    "Grey band under the axis: the allowed wall time.</p>"
-)
+def _legend() -> str:
+    return '<p class="legend">' + _ui(_(
+        "Bars: recorded intervals (hover for task, requested seconds, start and end). Dashed "
+        "red line: the model's expected makespan. Solid line: measured wall time. Grey band "
+        "under the axis: the allowed wall time.")) + "</p>"
 
 
 def _facts(record: Record) -> str:
     parts = []
     durations = record.get("durations")
     if isinstance(durations, Sequence) and not isinstance(durations, str):
-        parts.append("durations " + _text(", ".join(f"{_score(d)}" for d in durations)))
-    for key, label in (("unit", "unit"), ("start_method", "start method"),
-                       ("workers", "workers")):
+        parts.append(_ui(_("durations {durations}")).format(
+            durations=_text(", ".join(f"{_score(d)}" for d in durations))))
+    for key, label in (("unit", _("unit {value}")), ("start_method", _("start method {value}")),
+                       ("workers", _("workers {value}"))):
         if record.get(key) is not None:
-            parts.append(f"{label} {_text(record[key])}")
+            parts.append(_ui(label).format(value=_text(record[key])))
     earlier = record.get("earlier_walls")
     again = ""
     if isinstance(earlier, Sequence) and not isinstance(earlier, str) and earlier:
         # The noise policy's repeat: both measurements are shown, never only the second.
-        again = " (measured again; first attempt " + ", ".join(
-            _seconds(w) for w in earlier) + ")"
+        again = _ui(_(" (measured again; first attempt {walls})")).format(
+            walls=", ".join(_seconds(w) for w in earlier))
     units = record.get("earlier_units")
     if isinstance(units, Sequence) and not isinstance(units, str) and units:
         # A unit too small for the machine to show a claim was scaled up; say from what.
-        again += " (unit scaled up from " + ", ".join(_seconds(u) for u in units) + ")"
-    parts.append(f"wall {_seconds(record.get('wall'))}{again}")
+        again += _ui(_(" (unit scaled up from {units})")).format(
+            units=", ".join(_seconds(u) for u in units))
+    parts.append(_ui(_("wall {wall}")).format(wall=_seconds(record.get("wall"))) + again)
     if record.get("expected_wall") is not None:
-        parts.append(f"model {_seconds(record.get('expected_wall'))}")
+        parts.append(_ui(_("model {wall}")).format(wall=_seconds(record.get("expected_wall"))))
     if record.get("lower") is not None and record.get("upper") is not None:
-        parts.append(f"bounds {_seconds(record['lower'])} .. {_seconds(record['upper'])}")
+        parts.append(_ui(_("bounds {lower} .. {upper}")).format(
+            lower=_seconds(record["lower"]), upper=_seconds(record["upper"])))
     return f'<p class="facts">{" · ".join(parts)}</p>'
 
 
 def _run(record: Record, anchor: str, heading: str, status: str, up: str) -> str:
     # A file that was never handed in has nothing to draw; its checks say why.
     drawn = "" if status == "missing" else _facts(record) + timeline_svg(record)
+    back = _ui(_("back to the table"))
     return (
         f'<article class="run {status}" id="{anchor}">'
-        f'<a class="up" href="#{up}">back to the table</a>'
+        f'<a class="up" href="#{up}">{back}</a>'
         f'<h3>{heading} <span class="badge {status}">{_text(status)}</span></h3>'
         f"{drawn}{_checks(record)}</article>"
     )
@@ -168,7 +178,7 @@ def _runs_section(runs: Sequence[Record]) -> str:
     for n, run in enumerate(runs):
         status = {"passed": "pass", "inconclusive": "inconclusive"}.get(
             str(run.get("outcome")), "fail")
-        title = run.get("title") or run.get("nodeid") or f"run {n + 1}"
+        title = run.get("title") or run.get("nodeid") or _("run {n}").format(n=n + 1)
         rows.append(
             f'<tr><td class="name"><a href="#run-{n}">{_text(title)}</a></td>'
             f"<td>{_text(run.get('pattern', ''))}</td><td>{_text(run.get('workers', ''))}</td>"
@@ -176,12 +186,15 @@ def _runs_section(runs: Sequence[Record]) -> str:
             f'<td class="{status}"><a href="#run-{n}">{status}</a></td></tr>'
         )
         articles.append(_run(run, f"run-{n}", _text(title), status, "runs"))
+    head = "".join(f"<th>{_ui(h)}</th>" for h in (
+        _("pattern"), _("workers"), _("model"), _("measured"), _("verdict")))
+    test, heading = _ui(_("test")), _ui(_("Test runs"))
     table = (
-        '<table class="runs"><thead><tr><th class="name">test</th><th>pattern</th>'
-        "<th>workers</th><th>model</th><th>measured</th><th>verdict</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<table class="runs"><thead><tr><th class="name">{test}</th>{head}'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
-    return f'<section id="runs"><h2>Test runs</h2>{table}{LEGEND}{"".join(articles)}</section>'
+    return (f'<section id="runs"><h2>{heading}</h2>{table}{_legend()}'
+            f'{"".join(articles)}</section>')
 
 
 def _exercise_ids(submissions: Sequence[Record], assignment: Record) -> dict[str, str]:
@@ -210,7 +223,7 @@ def _gradebook(document: Record) -> str:
     scores: dict[str, list[float]] = {c: [] for c in columns}
     passed = dict.fromkeys(columns, 0)
     for s, submission in enumerate(submissions):
-        name = _text(submission.get("name", f"submission {s + 1}"))
+        name = _text(submission.get("name", _("submission {n}").format(n=s + 1)))
         by_id = {str(e.get("id", "?")): (k, e)
                  for k, e in enumerate(records(submission.get("exercises")))}
         cells = []
@@ -230,7 +243,7 @@ def _gradebook(document: Record) -> str:
             if status == "fail" and exercise.get("wall") is None:
                 # Every graded run has a wall; an entry without one was never graded (its
                 # grader died or the session stopped), which a plain 0 would hide.
-                shown, kind = "not graded", "ungraded"
+                shown, kind = _ui(_("not graded")), "ungraded"
             cells.append(f'<td class="{kind}"><a href="#{anchor}">{shown}</a></td>')
             about = ", ".join(_text(exercise[key]) for key in ("pattern", "file")
                               if exercise.get(key))
@@ -250,17 +263,20 @@ def _gradebook(document: Record) -> str:
         )
     title = assignment.get("title") or assignment.get("name")
     caption = f"<caption>{_text(title)}</caption>" if title else ""
+    submission_heading, total_heading = _ui(_("submission")), _ui(_("total"))
     table = (
-        f'<table class="gradebook">{caption}<thead><tr><th class="name">submission</th>'
-        f"{head}<th>total</th></tr></thead><tbody>{''.join(rows)}</tbody>"
-        f"{_summary(columns, scores, passed, submissions)}</table>"
+        f'<table class="gradebook">{caption}<thead><tr><th class="name">'
+        f"{submission_heading}</th>{head}<th>{total_heading}</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody>{_summary(columns, scores, passed, submissions)}"
+        "</table>"
     )
     # sandbox-v2: the isolation the scripts ran under, as the grader reported it.
-    sandbox = f'<p class="sandbox">Sandbox: {_text(document["sandbox"])}</p>' if (
-        document.get("sandbox")) else ""
+    sandbox = '<p class="sandbox">' + _ui(_("Sandbox: {sandbox}")).format(
+        sandbox=_text(document["sandbox"])) + "</p>" if document.get("sandbox") else ""
+    gradebook_heading = _ui(_("Gradebook"))
     return (
-        f'<section id="gradebook"><h2>Gradebook</h2>{sandbox}{table}{LEGEND}</section>'
-        f"{''.join(details)}"
+        f'<section id="gradebook"><h2>{gradebook_heading}</h2>{sandbox}{table}{_legend()}'
+        f"</section>{''.join(details)}"
     )
 
 
@@ -280,9 +296,11 @@ def _summary(
 
     means = "".join(f"<td>{mean(scores[c])}</td>" for c in columns)
     passes = "".join(f"<td>{passed[c]}/{len(submissions)}</td>" for c in columns)
+    mean_heading, passed_heading = _ui(_("mean score")), _ui(_("passed"))
     return (
-        f'<tfoot><tr><th class="name">mean score</th>{means}<td class="total">{mean(totals)}'
-        f'</td></tr><tr><th class="name">passed</th>{passes}<td></td></tr></tfoot>'
+        f'<tfoot><tr><th class="name">{mean_heading}</th>{means}<td class="total">'
+        f'{mean(totals)}</td></tr><tr><th class="name">{passed_heading}</th>{passes}'
+        "<td></td></tr></tfoot>"
     )
 
 
@@ -295,12 +313,15 @@ def build_page(
 ) -> str:
     """The whole report as one HTML document."""
     failed = sum(1 for r in runs if r.get("outcome") != "passed")
-    summary = [f"{len(runs)} run(s), {failed} failed"] if runs or gradebook is None else []
+    summary = [ngettext("{count} run(s), {failed} failed", "{count} run(s), {failed} failed",
+                        len(runs)).format(count=len(runs), failed=failed)
+               ] if runs or gradebook is None else []
     if gradebook is not None:
         submissions = records(gradebook.get("submissions"))
-        summary.insert(0, f"{len(submissions)} submission(s)")
+        summary.insert(0, ngettext("{count} submission(s)", "{count} submission(s)",
+                                   len(submissions)).format(count=len(submissions)))
     if generated:
-        summary.append(f"generated {generated}")
+        summary.append(_("generated {when}").format(when=generated))
     body = [f"<header><h1>{_text(title)}</h1><p class=\"meta\">{_text(', '.join(summary))}</p>"
             "</header>"]
     if gradebook is not None:
@@ -308,7 +329,8 @@ def build_page(
     if runs or gradebook is None:
         body.append(_runs_section(runs))
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{_text(language().replace("_", "-"))}"><head>'
+        '<meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_text(title)}</title><style>{CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from html import escape
 
+from ..core.i18n import _
 from ..core.picture import lanes
 from ..core.sink import Interval
 from .records import Record, by_lane, number, record_intervals, record_main_pid, record_names
@@ -59,7 +60,7 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
     """An inline ``<svg>`` of the record's timeline (no XML namespace URL: HTML supplies it)."""
     intervals = record_intervals(record)
     if not intervals:
-        return '<p class="empty">No intervals were recorded.</p>'
+        return '<p class="empty">' + _words(_("No intervals were recorded.")) + "</p>"
     main_pid = record_main_pid(record)
     names = record_names(record)
     rows = lanes(intervals, main_pid, by_thread=by_lane(record))
@@ -79,7 +80,8 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
         return LABEL + max(0.0, min(t, total)) / total * plot
 
     bottom = TOP + ROW * len(rows)
-    label = f"timeline: {len(intervals)} intervals in {len(rows)} rows"
+    label = _("timeline: {intervals} intervals in {rows} rows").format(
+        intervals=len(intervals), rows=len(rows))
     out = [
         f'<svg class="timeline" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" role="img" aria-label="{escape(label)}">'
@@ -112,26 +114,36 @@ def timeline_svg(record: Record, *, width: int = WIDTH) -> str:
         k += 1
     if lower is not None and upper is not None and lower < total:
         top = min(upper, total)
+        allowed = _words(_("allowed wall time {lower:.3f} s .. {upper:.3f} s").format(
+            lower=lower, upper=upper))
         out.append(
             f'<rect class="bounds" x="{_f(x(lower))}" y="{bottom + 20}" '
             f'width="{_f(max(x(top) - x(lower), 1.0))}" height="6">'
-            f"<title>allowed wall time {lower:.3f} s .. {upper:.3f} s</title></rect>"
+            f"<title>{allowed}</title></rect>"
         )
     if wall is not None:
+        measured = _words(_("measured wall time {wall:.3f} s").format(wall=wall))
         out.append(
             f'<line class="wall" x1="{_f(x(wall))}" y1="{TOP - 6}" x2="{_f(x(wall))}" '
-            f'y2="{bottom}"><title>measured wall time {wall:.3f} s</title></line>'
+            f'y2="{bottom}"><title>{measured}</title></line>'
         )
     if expected is not None:
+        makespan = _words(_("expected makespan {expected:.3f} s").format(expected=expected))
+        marked = _words(_("expected {expected:.3f} s").format(expected=expected))
         out.append(
             f'<line class="expected" x1="{_f(x(expected))}" y1="{TOP - 10}" '
             f'x2="{_f(x(expected))}" y2="{bottom + 26}">'
-            f"<title>expected makespan {expected:.3f} s</title></line>"
+            f"<title>{makespan}</title></line>"
             f'<text class="expected" x="{_f(x(expected))}" y="{TOP - 8}" '
-            f'text-anchor="{_anchor(x(expected), width)}">expected {expected:.3f} s</text>'
+            f'text-anchor="{_anchor(x(expected), width)}">{marked}</text>'
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def _words(text: str) -> str:
+    """The drawing's own words, in the reader's language, as markup text."""
+    return escape(text, quote=False)
 
 
 def _interval(
@@ -141,20 +153,20 @@ def _interval(
     left, right = x(interval.start), x(interval.end)
     task = interval.task
     if task is not None:
-        who = f"task {task}"
+        who = _("task {task}").format(task=task)
         if task in names:
-            who += f" ({names[task]} tutorial s)"
+            who += _(" ({duration} tutorial s)").format(duration=names[task])
         colour = PALETTE[task % len(PALETTE)]
         inside = names.get(task, str(task))
     else:
         n, total = ordinal.get(id(interval), (0, 0))
-        who = f"probe {interval.label}" if interval.label else f"task {n} of {total} by start"
+        who = (_("probe {label}").format(label=interval.label) if interval.label
+               else _("task {n} of {total} by start").format(n=n, total=total))
         colour = PALETTE[0]
         inside = interval.label
-    tip = (
-        f"{who}: requested {interval.seconds:.3f} s, start {interval.start:.3f} s, "
-        f"end {interval.end:.3f} s, pid {interval.pid}"
-    )
+    tip = _("{who}: requested {seconds:.3f} s, start {start:.3f} s, end {end:.3f} s, pid "
+            "{pid}").format(who=who, seconds=interval.seconds, start=interval.start,
+                            end=interval.end, pid=interval.pid)
     width = max(right - left, 1.0)
     task_attr = "" if task is None else f' data-task="{task}"'
     parts = [
