@@ -47,10 +47,13 @@ class RunProcs:
 
     def members(self) -> list[psutil.Process]:
         """The run's processes still alive, zombies aside."""
+        found: list[psutil.Process] = []
         if self.namespaced:
             init = self._init()
-            return [] if init is None else [psutil.Process(p) for p in _tree(init)]
-        found: list[psutil.Process] = []
+            for pid in _tree(init) if init is not None else []:
+                with contextlib.suppress(psutil.NoSuchProcess):  # ended since it was listed
+                    found.append(psutil.Process(pid))
+            return found
         for proc in psutil.process_iter(["pid", "uids", "status"]):
             try:
                 if proc.info["status"] == psutil.STATUS_ZOMBIE:
@@ -70,9 +73,12 @@ class RunProcs:
         idle one). Threads and processes made later inherit it from those changed here."""
         if self.root_pid <= 0:
             return
-        # The run's init too: it starts the script, which inherits its class.
-        init = self._init() if self.namespaced else None
-        pids = [self.root_pid, *([init] if init else []), *(p.pid for p in self.members())]
+        if self.namespaced:
+            # The run's init too: it starts the script, which inherits its class.
+            init = self._init()
+            pids = [self.root_pid, *([init, *_tree(init)] if init is not None else [])]
+        else:
+            pids = [self.root_pid, *(p.pid for p in self.members())]
         for pid in pids:
             try:
                 tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")]

@@ -254,7 +254,11 @@ def order(o: Observed, tolerance: float) -> Check:
     if any(s.allows(got, tolerance) for s in schedules):
         return Check("order", "pass")
     schedule = schedules[0]
-    return o.fail(
+    # Which task finishes next depends on when the machine let each worker take its next
+    # task and wake from its sleep, which the schedule does not know: the order is measured
+    # again, alone, before it counts (results delivered out of completion order, above, are
+    # the code's alone).
+    return dataclasses.replace(o.fail(
         "order", _("tasks did not finish in an order the schedule allows"),
         ngettext("{order} ({workers} worker(s), ties within {tie:.0f} ms)",
                  "{order} ({workers} worker(s), ties within {tie:.0f} ms)",
@@ -262,7 +266,7 @@ def order(o: Observed, tolerance: float) -> Check:
             order=schedule.describe_order(tolerance, [f"{d:g}" for d in o.durations]),
             workers=schedule.workers, tie=tolerance * 1000),
         _labels(o, got),
-    )
+    ), late=True)
 
 
 def _schedules_from_starts(o: Observed) -> list[Schedule]:

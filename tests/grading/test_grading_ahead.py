@@ -192,3 +192,28 @@ def test_a_late_wrong_submission_is_measured_again_and_keeps_its_structural_verd
     assert seen["timing"] == "pass", message_of(entry, "timing")
     assert "passed on a second attempt (the first attempt took" in message_of(entry, "timing")
     assert entry["score"] == pytest.approx(10 * (1 - 0.5 - 0.2))
+
+
+@needs_root
+def test_an_order_a_held_up_worker_turned_is_measured_again(tmp_path: Path) -> None:
+    assignment = fast_assignment('start_method = "fork"')
+    ex3_2 = next(e for e in assignment.exercises if e.id == "ex3_2")
+    reference = (EXAMPLES / "reference" / "ex3_2_as_completed.py").read_text()
+    # The lesson's code, with the worker that takes the 2 held up before it sleeps, as a
+    # loaded machine can: the 1 then finishes first, and as_completed still yields them as
+    # they finish.
+    held = reference.replace("    time.sleep(seconds)",
+                             "    if seconds == 2:\n        import select\n"
+                             "        select.select([], [], [], 0.3)\n    time.sleep(seconds)")
+    assert held != reference
+    slow = submission(tmp_path / "slow", {"ex3_2_as_completed.py": held})
+    quick = submission(tmp_path / "quick", {"ex3_2_as_completed.py": reference})
+    planned = plan(slow, ex3_2, assignment)
+    assert planned is not None
+    first = run_script(slow, "ex3_2_as_completed.py", unit=assignment.unit,
+                       limits=planned.limits, start_method="fork")
+    alone = grade_exercise(slow, ex3_2, assignment)
+    assert statuses(alone)["order"] == "fail"  # measured again, it is held up again
+    entry = grade_exercise(quick, ex3_2, assignment, ahead=_Replay(planned.graded, first))
+    assert statuses(entry)["order"] == "pass", message_of(entry, "order")
+    assert entry["score"] == 10
