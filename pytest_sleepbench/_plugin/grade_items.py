@@ -14,10 +14,9 @@ from ..grading.assignment import Assignment, Exercise
 from ..grading.grade import grade_exercise, not_graded, start_ahead
 from ..report.gradebook import points_text, shown
 from .settings import xdist_workers
-from .xdist import owner_of
+from .xdist import owner_of, whole_submissions
 
-__all__ = ["NODE_PREFIX", "GradeItem", "Pair", "Submission", "explain", "node_pair",
-           "side_by_side"]
+__all__ = ["NODE_PREFIX", "GradeItem", "Pair", "Submission", "explain", "node_pair"]
 
 NODE_PREFIX = "sleepbench-grade/"
 Pair = tuple[str, str]
@@ -38,8 +37,8 @@ class Submission(pytest.Collector):
 
     def runs_ahead(self) -> Ahead | None:
         """The runs of this submission's exercises, started side by side when its first item
-        runs, if this process will run all of its items (see :func:`side_by_side`)."""
-        if self._ahead is None and side_by_side(self.config):
+        runs, if this process will run all of its items (see :func:`.xdist.whole_submissions`)."""
+        if self._ahead is None and whole_submissions(self.config):
             mine = [i.exercise for i in self.session.items
                     if isinstance(i, GradeItem) and i.parent is self]
             self._ahead = start_ahead(self.folder, mine, self.assignment, owner_of(self.config))
@@ -91,19 +90,6 @@ class GradeItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return (self.folder, None,
                 f"{shown(self.submission)}: {self.exercise.id} ({self.exercise.pattern})")
-
-
-# xdist's modes that give a worker all of a submission's items (grading turns "load" into
-# "loadscope", see .xdist) or every item; under the others, which hand items out one by one,
-# a worker grades each exercise on its own.
-_WHOLE_SUBMISSIONS = ("load", "loadscope", "loadfile", "each")
-
-
-def side_by_side(config: pytest.Config) -> bool:
-    """Whether this process runs every selected item of a submission it starts on."""
-    if not hasattr(config, "workerinput"):
-        return True
-    return config.getoption("dist", "no") in _WHOLE_SUBMISSIONS
 
 
 def _reason(error: BaseException) -> str:

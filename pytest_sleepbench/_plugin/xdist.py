@@ -26,13 +26,29 @@ from ..grading.sandbox import sweep
 if TYPE_CHECKING:
     from xdist.workermanage import WorkerController
 
-__all__ = ["Grading", "XdistGrading", "owner_of"]
+__all__ = ["Grading", "XdistGrading", "owner_of", "whole_submissions"]
+
+# xdist's modes that give a worker all of a submission's items (grading turns "load" into
+# scheduling by submission, see BySubmission) or every item; the others hand items out one
+# by one, so a worker grades each exercise on its own.
+_WHOLE = ("load", "loadscope", "loadfile", "each")
+# Workers see no --dist of their own (xdist sets it to "no" there): the controller tells them.
+_WHOLE_KEY = "sleepbench_whole_submissions"
 
 
 def owner_of(config: pytest.Config) -> str:
     """The owner tag of the sandbox runs this process starts."""
     workerinput = getattr(config, "workerinput", None)
     return _owner(workerinput) if isinstance(workerinput, Mapping) else "local"
+
+
+def whole_submissions(config: pytest.Config) -> bool:
+    """Whether this process runs every selected item of a submission it starts on: always
+    without xdist; in a worker, as its controller said."""
+    workerinput = getattr(config, "workerinput", None)
+    if not isinstance(workerinput, Mapping):
+        return True
+    return bool(workerinput.get(_WHOLE_KEY, False))
 
 
 def _session(workerinput: Mapping[str, object]) -> str:
@@ -109,6 +125,9 @@ class XdistGrading:
             return None
         scheduler: object = _by_submission()(config, log)
         return scheduler
+
+    def pytest_configure_node(self, node: WorkerController) -> None:
+        node.workerinput[_WHOLE_KEY] = self.config.getoption("dist") in _WHOLE
 
     def pytest_testnodeready(self, node: WorkerController) -> None:
         self.sessions.add(_session(node.workerinput))

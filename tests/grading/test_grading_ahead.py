@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -134,27 +135,38 @@ def test_a_session_stopped_at_its_first_failure_ends_the_runs_it_started_ahead(
     assert_nothing_left(scratch, tmp_path)
 
 
+# Two exercises of 0.6 s of sleep each (3 units of 0.2 s), under two names.
+_TWICE = "unit = 0.2\n" + "".join(
+    f'[[exercise]]\nid = "{ident}"\npattern = "serial"\nfile = "ex1_serial*.py"\n'
+    "points = 10\n" for ident in ("first", "second"))
+
+
 @needs_root
-def test_the_exercises_of_one_submission_go_to_one_xdist_worker(pytester: pytest.Pytester
-                                                                 ) -> None:
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["alone", "xdist"])
+def test_an_exercise_graded_after_another_was_already_running(
+    pytester: pytest.Pytester, xdist: list[str]
+) -> None:
     for name in ("ann", "bob"):
-        copy_reference(pytester.path / "subs" / name, "ex1_serial.py", "ex2_processes.py")
-    (pytester.path / "course.toml").write_text(
-        "unit = 0.02\n"
-        '[[exercise]]\nid = "ex1"\npattern = "serial"\nfile = "ex1_serial*.py"\npoints = 10\n'
-        '[[exercise]]\nid = "ex2"\npattern = "processes"\nfile = "ex2_processes*.py"\n'
-        "points = 10\n")
+        copy_reference(pytester.path / "subs" / name, "ex1_serial.py")
+    (pytester.path / "course.toml").write_text(_TWICE)
     result = pytester.runpytest_subprocess(
         "-p", "sleepbench", "--sleepbench-grade=subs", "--sleepbench-assignment=course.toml",
-        "-n", "2", "-v", "-p", "no:cacheprovider", timeout=120)
+        "--junitxml=junit.xml", "-v", "-p", "no:cacheprovider", *xdist, timeout=120)
     result.assert_outcomes(passed=4)
+    cases = [float(c.get("time") or 0)
+             for c in ET.parse(pytester.path / "junit.xml").getroot().iter("testcase")
+             if c.get("name") == "second"]
+    # A run started when its item did would sleep its 0.6 s within the item: the second
+    # exercise's run had started with the first's.
+    assert len(cases) == 2 and all(t < 0.6 for t in cases), cases
+    # Under xdist, whole submissions go to one worker each.
     workers: dict[str, set[str]] = {}
     for line in result.outlines:
         found = re.search(r"\[(gw\d+)\].*sleepbench-grade/(\w+)::", line)
         if found:
             workers.setdefault(found[2], set()).add(found[1])
-    assert sorted(workers) == ["ann", "bob"]
     assert all(len(w) == 1 for w in workers.values()), workers
+    assert sorted(workers) == (["ann", "bob"] if xdist else [])
 
 
 class _Replay(Ahead):
