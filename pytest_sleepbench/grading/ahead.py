@@ -6,12 +6,13 @@ the longest one. What they must not share is a core while one of them starts, si
 what the timing checks measure, so:
 
 * Timed runs (the ones the checks time) start one at a time, longest first, each once the
-  previous one has been launched and a core is free by the kernel's count of runnable tasks,
-  or, on a machine busy with other work, once the previous one has had as long as an empty
-  script takes to start (measured). Work is admitted by free CPU, not by a count of cores.
+  one before it is asleep: every thread of its processes waits, none runs or is ready to
+  run, so its start-up is over. Work is admitted as the CPU it needs comes free, read off
+  the run's own processes, so another xdist worker's load neither holds it back nor lets
+  it through.
 * Main-guard runs judge whether the script survives re-import, not its time: they start once
-  every timed run has, in the idle scheduling class, so they take only CPU that no timed run
-  wants, and never delay one.
+  every timed run is asleep or has ended, in the idle scheduling class, so they take only
+  CPU that no timed run wants.
 
 A run that no item takes (the session stopped early) is ended by :meth:`Ahead.close`.
 """
@@ -30,12 +31,12 @@ from . import procs
 from .outcome import Limits, Outcome
 from .sandbox import run_script
 
-__all__ = ["Ahead", "Planned", "RunKey", "free_cores"]
+__all__ = ["Ahead", "Planned", "RunKey"]
 
 RunKey = tuple[str, "str | None", float]
 """A run of an exercise: its id, the start method forced on it (or None), and its unit."""
 
-# How often the admission gate reads the kernel's count of runnable tasks.
+# How often the dispatcher looks at the runs' processes.
 _POLL = 0.002
 
 
@@ -50,17 +51,6 @@ class Planned:
     """Seconds the model says it sleeps, so the longest starts first."""
 
 
-def free_cores(cores: int) -> int | None:
-    """Cores with nothing runnable on them, by the kernel's count (``/proc/loadavg``); the
-    reader itself does not count. ``None`` where the count cannot be read."""
-    try:
-        with open("/proc/loadavg", encoding="ascii") as f:
-            running = int(f.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return cores - (running - 1)
-
-
 class Ahead:
     """The runs of one submission, started in the background; items take their outcomes."""
 
@@ -70,9 +60,8 @@ class Ahead:
         self.python = python
         self.owner = owner
         self.pace = pace
-        """An empty script's start-up: the longest a timed run waits for the one before it
-        to start, and how often grading, waiting for a run in the idle class, moves it to the
-        normal one."""
+        """An empty script's start-up: how often grading, waiting for a run in the idle
+        class, moves it to the normal one."""
         self.cores = cores or len(os.sched_getaffinity(0))
         self._futures: dict[RunKey, Future[Outcome]] = {}
         """The runs not yet taken."""
@@ -138,31 +127,27 @@ class Ahead:
 
     def _dispatch(self, runs: list[tuple[Planned, Future[Outcome]]]) -> None:
         timed = sorted((r for r in runs if r[0].timed), key=lambda r: -r[0].length)
-        started: list[Future[Outcome]] = []
-        launched = threading.Event()
-        for plan, future in timed:
-            if started:
-                self._admit(started[-1], launched)
-            launched = self._launch(plan, future, idle=False)
-            started.append(future)
-        # Main-guard runs once every timed run is asleep (no core busy), or has ended.
-        while not self._closed.wait(_POLL):
-            if free_cores(self.cores) in (self.cores, None) or all(f.done() for f in started):
-                break
+        for k, (plan, future) in enumerate(timed):
+            if k:
+                self._settle([timed[k - 1]])
+            self._launch(plan, future, idle=False)
+        self._settle(timed)
         for plan, future in runs:
             if not plan.timed:
                 self._launch(plan, future, idle=True)
 
-    def _admit(self, previous: Future[Outcome], launched: threading.Event) -> None:
-        """Wait until the previous run is launched and then a core is free, or it has had an
-        empty script's start-up to itself (a machine busy with other work shows no free
-        core, nor does one busy with this grader's main-guard runs)."""
-        launched.wait()
-        deadline = now() + self.pace
-        while not self._closed.wait(_POLL) and not previous.done() and now() < deadline:
-            free = free_cores(self.cores)
-            if free is None or free > 0:
-                return
+    def _settle(self, runs: list[tuple[Planned, Future[Outcome]]]) -> None:
+        """Wait until each of ``runs`` has ended or is asleep, as seen twice in a row (a
+        process between two steps of its start-up may wait for a moment)."""
+        calm = 0
+        while calm < 2 and not self._closed.wait(_POLL):
+            calm = calm + 1 if all(self._quiet(plan.key, future) for plan, future in runs) else 0
+
+    def _quiet(self, key: RunKey, future: Future[Outcome]) -> bool:
+        if future.done():
+            return True
+        found = self._procs.get(key)
+        return found is not None and found.asleep()
 
     def _launch(self, plan: Planned, future: Future[Outcome], *, idle: bool
                 ) -> threading.Event:

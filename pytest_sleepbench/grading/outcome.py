@@ -47,6 +47,9 @@ class Outcome:
     """The isolation level in force (see :mod:`.isolation`)."""
     forged: tuple[str, ...] = ()
     """Why the run's records disagree with what the grader observed; empty if they agree."""
+    waited: float = 0.0
+    """Seconds the main process waited for a core while it ran, as the grader read it: the
+    machine's, not the script's, so the upper time bounds forgive it."""
     inner: dict[int, int] = field(default_factory=dict)
     """The pid each process that sent records has in the run's own pid namespace (what the
     script sees), by its pid in the grader's (what intervals and ``main_pid`` hold)."""

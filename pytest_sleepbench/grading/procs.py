@@ -22,7 +22,8 @@ import psutil
 
 from ..core.clock import now
 
-__all__ = ["RunProcs", "adopt_orphans", "birth", "describe", "inner_pid", "prctl"]
+__all__ = ["RunProcs", "adopt_orphans", "birth", "describe", "inner_pid", "prctl",
+           "runqueue_wait"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
 _PR_SET_PDEATHSIG = 1
@@ -87,6 +88,17 @@ class RunProcs:
             for tid in tasks:
                 with contextlib.suppress(OSError):
                     os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+
+    def asleep(self) -> bool:
+        """Whether the script has started and every thread of its processes waits (none runs
+        or is ready to run): its start-up is over, so another run can start beside it
+        without the two competing for a core."""
+        if self.namespaced:
+            init = self._init()
+            pids = _tree(init) if init is not None else []
+        else:
+            pids = [self.root_pid, *_tree(self.root_pid)] if self.root_pid > 0 else []
+        return bool(pids) and all(_waiting(pid) for pid in pids)
 
     def any_alive(self) -> bool:
         """Whether a process of the namespaced run besides its init is alive (cheap)."""
@@ -180,6 +192,40 @@ def _tree(root: int) -> list[int]:
         if state not in ([b"Z"], [b"X"]):
             out.append(pid)
     return out
+
+
+def runqueue_wait(pid: int) -> float | None:
+    """Seconds the threads of ``pid`` have waited for a core in all (Linux's schedstat), or
+    None where the kernel does not say."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    total = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as handle:
+                total += int(handle.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
+
+
+def _waiting(pid: int) -> bool:
+    """Whether every thread of ``pid`` sleeps, is stopped, or is gone."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return True
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[-1].split()[:1]
+        except OSError:
+            continue
+        if state not in ([b"S"], [b"T"], [b"t"], [b"Z"], [b"X"]):
+            return False
+    return True
 
 
 def describe(procs: list[psutil.Process]) -> list[str]:

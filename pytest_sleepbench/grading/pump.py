@@ -29,6 +29,8 @@ _STDERR_KEEP = 4000
 _GRACE = 0.5
 _SIGNALS = {128 + s.value for s in signal.Signals}
 _BATCH = 0.02
+# How often the main process's run-queue total is read while it runs.
+_WAITS = 0.01
 
 
 class Pump:
@@ -46,6 +48,8 @@ class Pump:
         self._main: int | None = None
         """A pidfd of the main process, once its first record named it (namespaced)."""
         self._main_ended: float | None = None
+        self._waits: tuple[float, float] | None = None
+        """The main process's run-queue total when its first record arrived, and last seen."""
 
     @staticmethod
     def now() -> float:
@@ -85,6 +89,20 @@ class Pump:
             self._main = os.pidfd_open(messages[0].pid)
             selector.register(self._main, selectors.EVENT_READ, "main")
 
+    @property
+    def waited(self) -> float:
+        """Seconds the main process (all its threads) waited for a core from its first record
+        to the grader's last look before it ended: time the machine, not the script, took."""
+        return 0.0 if self._waits is None else self._waits[1] - self._waits[0]
+
+    def _sample_waits(self) -> None:
+        messages = self.channel.messages
+        if not messages or self.exit is not None:
+            return
+        total = procs.runqueue_wait(messages[0].pid)
+        if total is not None:
+            self._waits = (total if self._waits is None else self._waits[0], total)
+
     def _identify(self) -> None:
         """Read how each new sender numbers itself and when it was born, while it lives."""
         messages = self.channel.messages
@@ -114,7 +132,7 @@ class Pump:
         total = 0
         partial = b""
         errors = bytearray()
-        last_scan = 0.0
+        last_scan = last_wait = 0.0
         idle = False
         resume = 0.0
         try:
@@ -137,6 +155,9 @@ class Pump:
                     # by descent; look often enough to see children before they are orphaned.
                     last_scan = t
                     run.watch()
+                if t - last_wait > _WAITS:
+                    last_wait = t
+                    self._sample_waits()
                 wait = 0.001 if self.exit is not None else 0.01
                 events = selector.select(timeout=min(wait, max(deadline - t, 0.0)))
                 idle = not events
@@ -144,6 +165,8 @@ class Pump:
                     if key.data == "records":
                         self.channel.drain()
                         self._identify()
+                        if self._waits is None:
+                            self._sample_waits()
                         self._watch_main(selector)
                         # Records wait in the socket's queue: read in batches, they keep the
                         # grader off the cores the script is being timed on.

@@ -225,6 +225,7 @@ def _supervise(
                               births=pump.births)
     outcome.forged = tuple(corroborate(outcome.recording, observation))
     outcome.inner = dict(pump.inner)
+    outcome.waited = pump.waited
     outcome.recording.forged = outcome.forged
     # Tracebacks name the private copy the script ran in; a student knows the file by its
     # path in the submission.

@@ -142,7 +142,12 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
         pool=o.pattern in POOL_PATTERNS, chain=schedule.chain, tolerance=tolerance,
         xdist_workers=xdist_workers,
     )
-    upper = bounds.upper + 2 * baseline
+    # What the machine took from the main process (its threads' run-queue wait, read by the
+    # grader) delays its launches, hand-offs and exit; the code gets no say in it.
+    waited = o.outcome.waited
+    forgiven = _("; {waited:.3f}s more, which the main process spent waiting for a core"
+                 ).format(waited=waited) if waited >= 0.0005 else ""
+    upper = bounds.upper + 2 * baseline + waited
     if o.pattern != "serial" and o.tasks:
         # The sleeps' own stamps, on one clock, before the wall: how long they spread is
         # free of interpreter start and exit, so tasks run one after another show here even
@@ -150,7 +155,7 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
         # those margins add under load).
         staggered = rules.machine_schedule(o.measurement(calibration, tolerance, xdist_workers),
                                            max(o.strands, 1))
-        allowed = staggered.makespan + tolerance * (staggered.chain + 2)
+        allowed = staggered.makespan + tolerance * (staggered.chain + 2) + waited
         span = max(i.end for i in o.tasks) - min(i.start for i in o.tasks)
         spread = rules.wall(
             span, 0.0, allowed, what=_("the tasks' sleeps"),
@@ -160,7 +165,7 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
                 "the tasks' sleeps within {allowed:.3f}s of the first one's start (model "
                 "{model:.3f}s over {workers} worker(s), plus calibrated start-up and jitter)",
                 schedule.workers).format(allowed=allowed, model=schedule.makespan,
-                                         workers=schedule.workers),
+                                         workers=schedule.workers) + forgiven,
             observed=_("{span:.3f}s from the first sleep's start to the last one's end").format(
                 span=span))
         if spread.kind is not Kind.PASS:
@@ -175,7 +180,7 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
             "worker(s), plus calibrated start-up and {baseline:.3f}s imports and interpreter "
             "exit)", schedule.workers).format(
             lower=lower, upper=upper, model=schedule.makespan, workers=schedule.workers,
-            baseline=baseline),
+            baseline=baseline) + forgiven,
         observed=_("{wall:.3f}s from the script's first line to its exit").format(
             wall=o.wall)))
 

@@ -225,3 +225,18 @@ def test_under_any_sleeps_too_short_to_overlap_fail_overlap_and_timing() -> None
     assert slow.status == "fail"
     assert "at least 2 task(s), of any duration from 0.25 tutorial second(s) up" in (
         slow.message)
+
+
+def test_time_the_main_process_waited_for_a_core_is_forgiven_and_no_more() -> None:
+    run = _pool_run({10: 0.001, 11: 0.001}, [(10, 0.002), (11, 0.002)], size=2,
+                    named=[10, 11])
+    # Its exit came 0.1 s after the sleeps: slower than any margin of this machine allows...
+    slow = dataclasses.replace(run, outcome=dataclasses.replace(run.outcome, wall=0.13))
+    assert timing(slow, CAL, TOL, 0.01, 1).status == "fail"
+    # ...unless the grader saw the main process wait that long for a core.
+    starved = dataclasses.replace(slow, outcome=dataclasses.replace(slow.outcome, waited=0.1))
+    check = timing(starved, CAL, TOL, 0.01, 1)
+    assert check.status == "pass", check.message
+    short = dataclasses.replace(slow, outcome=dataclasses.replace(slow.outcome, waited=0.03))
+    message = timing(short, CAL, TOL, 0.01, 1).message
+    assert "0.030s more, which the main process spent waiting for a core" in message

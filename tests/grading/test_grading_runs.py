@@ -23,6 +23,7 @@ from grading_support import (
 from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
 from pytest_sleepbench.grading.checks import Check
 from pytest_sleepbench.grading.grade import discover, grade_exercise, score
+from pytest_sleepbench.grading.sandbox import Limits, run_script
 
 
 @needs_root
@@ -243,3 +244,26 @@ def test_the_default_process_cap_leaves_room_for_a_pool_on_any_machine(
     monkeypatch.setattr(os, "cpu_count", lambda: cpus)
     cap = load(None).processes
     assert cap >= 64 and cap > 3 * cpus
+
+
+@needs_root
+def test_the_grader_reads_how_long_the_main_process_waited_for_a_core(tmp_path: Path) -> None:
+    # The main process shares one core with a busy child for 0.2 s of its own work: half of
+    # its time there is spent waiting for the core, whatever else the machine does.
+    folder = submission(tmp_path / "starved", {"s.py": """\
+        import os, time
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        hog = os.fork()
+        if hog == 0:
+            while True:
+                pass
+        begin = time.process_time()
+        while time.process_time() - begin < 0.2:
+            pass
+        os.kill(hog, 9)
+        os.waitpid(hog, 0)
+    """})
+    outcome = run_script(folder, "s.py", unit=0.02, limits=Limits(wall=60))
+    assert outcome.returncode == 0, outcome.stderr
+    assert outcome.waited > 0.1, outcome.waited
+    assert outcome.waited < outcome.wall
