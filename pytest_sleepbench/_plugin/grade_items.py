@@ -11,7 +11,8 @@ import pytest
 from ..core.i18n import _
 from ..grading.ahead import Ahead
 from ..grading.assignment import Assignment, Exercise
-from ..grading.grade import grade_exercise, not_graded, start_ahead
+from ..grading.grade import grade_exercise, not_graded
+from ..grading.plan import start_ahead
 from ..report.gradebook import points_text, shown
 from .settings import xdist_workers
 from .xdist import owner_of, whole_submissions

@@ -26,8 +26,9 @@ from session_support import ASSIGNMENT, PATIENCE, assert_nothing_left, finish, s
 
 from pytest_sleepbench.grading.ahead import Ahead, RunKey
 from pytest_sleepbench.grading.assignment import parse
-from pytest_sleepbench.grading.grade import grade_exercise, plan, start_ahead
+from pytest_sleepbench.grading.grade import grade_exercise
 from pytest_sleepbench.grading.outcome import Limits, Outcome
+from pytest_sleepbench.grading.plan import plan, start_ahead
 from pytest_sleepbench.grading.procs import RunProcs
 from pytest_sleepbench.grading.sandbox import run_script
 

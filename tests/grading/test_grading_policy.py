@@ -15,10 +15,11 @@ from pytest_sleepbench.core.lesson import PATTERNS
 from pytest_sleepbench.core.sink import Interval
 from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
 from pytest_sleepbench.grading.checks import CHECKS, Check
-from pytest_sleepbench.grading.grade import score, time_limit
+from pytest_sleepbench.grading.grade import score
 from pytest_sleepbench.grading.observed import Observed, Owed, per_task
 from pytest_sleepbench.grading.outcome import Outcome
 from pytest_sleepbench.grading.owed import default_pool, owed
+from pytest_sleepbench.grading.plan import time_limit
 from pytest_sleepbench.grading.policy import DEFAULT_SLEEPS, DEFAULT_WEIGHTS, floor
 from pytest_sleepbench.grading.record import Recording
 from pytest_sleepbench.grading.timed import overlap, timing
