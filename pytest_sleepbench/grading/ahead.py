@@ -19,7 +19,6 @@ A run that no item takes (the session stopped early) is ended by :meth:`Ahead.cl
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import CancelledError, Future, TimeoutError
@@ -54,15 +53,14 @@ class Planned:
 class Ahead:
     """The runs of one submission, started in the background; items take their outcomes."""
 
-    def __init__(self, submission: Path, *, python: str | None, owner: str, pace: float,
-                 cores: int | None = None) -> None:
+    def __init__(self, submission: Path, *, python: str | None, owner: str, pace: float
+                 ) -> None:
         self.submission = submission
         self.python = python
         self.owner = owner
         self.pace = pace
         """An empty script's start-up: how often grading, waiting for a run in the idle
         class, moves it to the normal one."""
-        self.cores = cores or len(os.sched_getaffinity(0))
         self._futures: dict[RunKey, Future[Outcome]] = {}
         """The runs not yet taken."""
         self._all: dict[RunKey, Future[Outcome]] = {}
@@ -149,17 +147,13 @@ class Ahead:
         found = self._procs.get(key)
         return found is not None and found.asleep()
 
-    def _launch(self, plan: Planned, future: Future[Outcome], *, idle: bool
-                ) -> threading.Event:
-        done = threading.Event()
+    def _launch(self, plan: Planned, future: Future[Outcome], *, idle: bool) -> None:
         if self._closed.is_set() or not future.set_running_or_notify_cancel():
-            done.set()
-            return done
+            return
         self.admitted.append((plan.key, now()))
 
         def launched(found: procs.RunProcs) -> None:
             self._procs[plan.key] = found
-            done.set()
             if self._closed.is_set():
                 found.kill()  # closed while it was being set up: see close()
 
@@ -170,7 +164,6 @@ class Ahead:
                                      python=self.python, owner=self.owner, idle=idle,
                                      launched=launched)
             except BaseException as error:  # the item that takes it reports it
-                done.set()
                 future.set_exception(error)
             else:
                 future.set_result(outcome)
@@ -180,4 +173,3 @@ class Ahead:
         thread = threading.Thread(target=run, name=f"sleepbench-run-{plan.key[0]}", daemon=True)
         self._threads.append(thread)
         thread.start()
-        return done

@@ -64,7 +64,7 @@ def corroborate(rec: Recording, seen: Observation) -> list[str]:
     if rec.started is not None and seen.exit is not None and rec.started > seen.exit + _EPS:
         reasons.append("a start after the main process ended")
     _once(reasons, "a process that names itself by another pid than its own",
-          [c for c in claims if not _own_pid(c, seen.inner)])
+          [c for c in claims if not _own_pid(c, seen.inner)] + _several_names(claims))
     sleeps = [c for c in claims if c.kind == "sleep"]
     _once(reasons, "a sleep record without its start, end and length",
           [c for c in sleeps if not _whole(c)])
@@ -125,6 +125,16 @@ def _own_pid(claim: Claim, inner: Mapping[int, int]) -> bool:
         return True
     known = inner.get(claim.sender)
     return known is None or said == known
+
+
+def _several_names(claims: Sequence[Claim]) -> list[Claim]:
+    """The claims of each process that named itself by more than one pid: caught even when
+    it ended before the grader could read the pid it really had (see :func:`_own_pid`)."""
+    said: dict[int, set[object]] = defaultdict(set)
+    for claim in claims:
+        if claim.kind in ("sleep", "ready") and isinstance(claim.fields.get("pid"), int):
+            said[claim.sender].add(claim.fields["pid"])
+    return [c for c in claims if len(said.get(c.sender, ())) > 1]
 
 
 def _overlapping(sleeps: Sequence[Claim]) -> list[Claim]:

@@ -161,19 +161,33 @@ def _descendants(root: int) -> list[psutil.Process]:
         return []
 
 
-def _children(pid: int) -> list[int]:
-    """Children of every thread of ``pid``, from /proc, without a scan of every process."""
-    found: list[int] = []
+def _per_thread(pid: int, name: str) -> list[bytes] | None:
+    """``/proc/<pid>/task/<tid>/<name>`` of every thread of ``pid`` (those that ended while
+    read are left out), or None if ``pid`` is gone."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return found
+        return None
+    found = []
     for task in tasks:
         try:
-            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
-                found += [int(c) for c in handle.read().split()]
-        except (OSError, ValueError):
+            with open(f"/proc/{pid}/task/{task}/{name}", "rb") as handle:
+                found.append(handle.read())
+        except OSError:
             continue
+    return found
+
+
+def _state(stat: bytes) -> bytes:
+    return (stat.rsplit(b")", 1)[-1].split() or [b"?"])[0]
+
+
+def _children(pid: int) -> list[int]:
+    """Children of every thread of ``pid``, from /proc, without a scan of every process."""
+    found: list[int] = []
+    for text in _per_thread(pid, "children") or []:
+        with contextlib.suppress(ValueError):
+            found += [int(c) for c in text.split()]
     return found
 
 
@@ -186,10 +200,10 @@ def _tree(root: int) -> list[int]:
         todo += _children(pid)
         try:
             with open(f"/proc/{pid}/stat", "rb") as handle:
-                state = handle.read().rsplit(b")", 1)[-1].split()[:1]
+                state = _state(handle.read())
         except OSError:
             continue
-        if state not in ([b"Z"], [b"X"]):
+        if state not in (b"Z", b"X"):
             out.append(pid)
     return out
 
@@ -197,35 +211,20 @@ def _tree(root: int) -> list[int]:
 def runqueue_wait(pid: int) -> float | None:
     """Seconds the threads of ``pid`` have waited for a core in all (Linux's schedstat), or
     None where the kernel does not say."""
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
+    stats = _per_thread(pid, "schedstat")
+    if stats is None:
         return None
     total = 0
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as handle:
-                total += int(handle.read().split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
+    for text in stats:
+        with contextlib.suppress(ValueError, IndexError):
+            total += int(text.split()[1])
     return total / 1e9
 
 
 def _waiting(pid: int) -> bool:
     """Whether every thread of ``pid`` sleeps, is stopped, or is gone."""
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return True
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/stat", "rb") as handle:
-                state = handle.read().rsplit(b")", 1)[-1].split()[:1]
-        except OSError:
-            continue
-        if state not in ([b"S"], [b"T"], [b"t"], [b"Z"], [b"X"]):
-            return False
-    return True
+    return all(_state(text) in (b"S", b"T", b"t", b"Z", b"X")
+               for text in _per_thread(pid, "stat") or [])
 
 
 def describe(procs: list[psutil.Process]) -> list[str]:

@@ -17,7 +17,9 @@ from grading_support import ROOT, fast_assignment, grade_script, submission
 from hostile_scripts import FAKE_PIDS, FAST_CLOCK, FORGED_MAP, FORGER
 
 from pytest_sleepbench.grading.checks import FORGED
+from pytest_sleepbench.grading.corroborate import Observation, corroborate
 from pytest_sleepbench.grading.grade import grade_exercise
+from pytest_sleepbench.grading.sandbox import Limits, run_script
 
 pytestmark = pytest.mark.skipif(not ROOT, reason="the sandbox isolates runs by user id as root")
 
@@ -47,6 +49,17 @@ def test_threads_that_pass_for_processes_with_a_fake_getpid_earn_nothing(tmp_pat
     status, message = _runs(entry)
     assert (status, entry["score"]) == ("fail", 0.0)
     assert "names itself by another pid" in message
+
+
+def test_fake_pids_are_caught_even_from_a_process_gone_before_the_grader_looked(
+    tmp_path: Path
+) -> None:
+    folder = submission(tmp_path / "forger", {"ex2_processes.py": FAKE_PIDS})
+    outcome = run_script(folder, "ex2_processes.py", unit=0.02, limits=Limits(wall=30))
+    # As if the process had ended before the grader read the pid it had in its namespace.
+    unseen = Observation(launch=outcome.origin, exit=outcome.origin + outcome.wall)
+    reasons = corroborate(outcome.recording, unseen)
+    assert any("names itself by another pid" in r for r in reasons), reasons
 
 
 def test_a_hook_clock_patched_in_the_children_earns_nothing(tmp_path: Path) -> None:
