@@ -42,7 +42,8 @@ class Submission(pytest.Collector):
         if self._ahead is None and whole_submissions(self.config):
             mine = [i.exercise for i in self.session.items
                     if isinstance(i, GradeItem) and i.parent is self]
-            self._ahead = start_ahead(self.folder, mine, self.assignment, owner_of(self.config))
+            self._ahead = start_ahead(self.folder, mine, self.assignment, owner_of(self.config),
+                                      graders=xdist_workers())
             # Torn down after its last item, or at the end of a session stopped early.
             self.addfinalizer(self._ahead.close)
         return self._ahead

@@ -5,11 +5,12 @@ after the other, the lesson's six exercises sleep 22 tutorial seconds; side by s
 the longest one. What they must not share is a core while one of them starts, since that is
 what the timing checks measure, so:
 
-* Timed runs (the ones the checks time) start one at a time, longest first, each once the
-  one before it is asleep: every thread of its processes waits, none runs or is ready to
-  run, so its start-up is over. Work is admitted as the CPU it needs comes free, read off
-  the run's own processes, so another xdist worker's load neither holds it back nor lets
-  it through.
+* Timed runs (the ones the checks time) start longest first, as many at once as this
+  process's share of the cores (all of them alone, one under ``-n 2`` on two), each once
+  one that started before it is asleep: every thread of its processes waits, none runs or
+  is ready to run, so its start-up is over. Work is admitted as the CPU it needs comes
+  free, read off the runs' own processes, so another xdist worker's load neither holds it
+  back nor lets it through.
 * Main-guard runs judge whether the script survives re-import, not its time: they start once
   every timed run is asleep or has ended, in the idle scheduling class, so they take only
   CPU that no timed run wants.
@@ -53,14 +54,16 @@ class Planned:
 class Ahead:
     """The runs of one submission, started in the background; items take their outcomes."""
 
-    def __init__(self, submission: Path, *, python: str | None, owner: str, pace: float
-                 ) -> None:
+    def __init__(self, submission: Path, *, python: str | None, owner: str, pace: float,
+                 starting: int = 1) -> None:
         self.submission = submission
         self.python = python
         self.owner = owner
         self.pace = pace
         """An empty script's start-up: how often grading, waiting for a run in the idle
         class, moves it to the normal one."""
+        self.starting = max(starting, 1)
+        """Timed runs that may be starting at once: this process's share of the cores."""
         self._futures: dict[RunKey, Future[Outcome]] = {}
         """The runs not yet taken."""
         self._all: dict[RunKey, Future[Outcome]] = {}
@@ -126,20 +129,20 @@ class Ahead:
     def _dispatch(self, runs: list[tuple[Planned, Future[Outcome]]]) -> None:
         timed = sorted((r for r in runs if r[0].timed), key=lambda r: -r[0].length)
         for k, (plan, future) in enumerate(timed):
-            if k:
-                self._settle([timed[k - 1]])
+            self._settle(timed[:k], self.starting - 1)
             self._launch(plan, future, idle=False)
-        self._settle(timed)
+        self._settle(timed, 0)
         for plan, future in runs:
             if not plan.timed:
                 self._launch(plan, future, idle=True)
 
-    def _settle(self, runs: list[tuple[Planned, Future[Outcome]]]) -> None:
-        """Wait until each of ``runs`` has ended or is asleep, as seen twice in a row (a
-        process between two steps of its start-up may wait for a moment)."""
+    def _settle(self, runs: list[tuple[Planned, Future[Outcome]]], busy: int) -> None:
+        """Wait until at most ``busy`` of ``runs`` are neither ended nor asleep, as seen twice
+        in a row (a process between two steps of its start-up may wait for a moment)."""
         calm = 0
         while calm < 2 and not self._closed.wait(_POLL):
-            calm = calm + 1 if all(self._quiet(plan.key, future) for plan, future in runs) else 0
+            starting = sum(not self._quiet(plan.key, future) for plan, future in runs)
+            calm = calm + 1 if starting <= busy else 0
 
     def _quiet(self, key: RunKey, future: Future[Outcome]) -> bool:
         if future.done():

@@ -6,6 +6,7 @@ side by side with a submission's other exercises before their items ask for them
 from __future__ import annotations
 
 import multiprocessing
+import os
 import statistics
 import tempfile
 from collections.abc import Sequence
@@ -142,12 +143,14 @@ def plan(submission: Path, exercise: Exercise, assignment: Assignment, owner: st
 
 
 def start_ahead(submission: Path, exercises: Sequence[Exercise], assignment: Assignment,
-                owner: str = "local") -> Ahead:
+                owner: str = "local", *, graders: int = 1) -> Ahead:
     """The runs of ``exercises`` of one submission, started side by side (see
-    :mod:`.ahead`), with this machine calibrated first, while it is still quiet."""
+    :mod:`.ahead`), with this machine calibrated first, while it is still quiet. ``graders``
+    processes (xdist workers) share the cores."""
     plans = [p for e in exercises if (p := plan(submission, e, assignment, owner)) is not None]
     measured(start_method(assignment))
     ahead = Ahead(submission, python=assignment.python, owner=owner,
-                  pace=empty_script_cost(assignment.python, assignment.unit, owner))
+                  pace=empty_script_cost(assignment.python, assignment.unit, owner),
+                  starting=len(os.sched_getaffinity(0)) // max(graders, 1))
     ahead.start([run for p in plans for run in p.ahead()])
     return ahead
