@@ -2,7 +2,9 @@
 to the controller on its report, and writes the gradebook at the end of the session.
 
 Entries travel on the call report (pytest-xdist serializes extra report attributes), so the
-gradebook is whole under xdist; an exercise whose worker died gets a not-graded entry.
+gradebook is whole under xdist; an exercise whose worker died gets a not-graded entry. It is
+a little over 300 lines as one pytest plugin object: its hooks share the session's entries,
+and split across modules they would share them through globals.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The gradebook in the formats platforms take: JSON (schema 1), Gradescope, CSV, a text table.
 
 Every file is written through :func:`.files.write_atomic`, so a platform that picks files up
-never reads half a report.
+never reads half a report. The formats stay in one module, a little over 300 lines, because
+they are one document read four ways: a change to an entry's fields must be seen in all of
+them at once.
 """
 
 from __future__ import annotations
