@@ -40,12 +40,14 @@ def test_a_portuguese_session_tells_students_in_portuguese_in_every_report(
                     "--sleepbench-html=out/grades.html", "--sleepbench-gradescope=out/gs.json",
                     "--junitxml=out/junit.xml")
     result.assert_outcomes(failed=6)
-    # Graded in the xdist workers, told by the controller: both in Portuguese.
+    # Graded in the xdist workers, told by the controller: both in Portuguese. The order the
+    # tasks finished in is the machine's (a loaded one may swap two), the one delivered the
+    # script's.
     result.stdout.fnmatch_lines([
         "*_ wrong_order: ex3_2 (as_completed) _*",
         "wrong_order ex3_2 (as_completed): * de 10 pontos",
         "order: os resultados não foram recebidos na ordem em que terminaram",
-        "*esperado: a ordem em que as tarefas terminaram: 4, 5, *1",
+        "*esperado: a ordem em que as tarefas terminaram: *",
         "*observado: 5, 4, 3, 2, 1*",
         "worker 1 *|*",
         "*^ = tempo total previsto *s",
