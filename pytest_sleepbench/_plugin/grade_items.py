@@ -36,12 +36,15 @@ class Submission(pytest.Collector):
         """The folder's name as it is; the node's name is it as a terminal may show it."""
         self._ahead: Ahead | None = None
 
-    def runs_ahead(self) -> Ahead | None:
-        """The runs of this submission's exercises, started side by side when its first item
-        runs, if this process will run all of its items (see :func:`.xdist.whole_submissions`)."""
+    def runs_ahead(self, first: GradeItem) -> Ahead | None:
+        """The runs of this submission's exercises from ``first`` on, started side by side
+        when ``first`` runs, if this process will run all of them (see
+        :func:`.xdist.whole_submissions`). Not those before it: under xdist a worker that
+        took over a submission from one that died starts after the exercise it died on."""
         if self._ahead is None and whole_submissions(self.config):
-            mine = [i.exercise for i in self.session.items
-                    if isinstance(i, GradeItem) and i.parent is self]
+            items = [i for i in self.session.items
+                     if isinstance(i, GradeItem) and i.parent is self]
+            mine = [i.exercise for i in items[items.index(first):]] if first in items else []
             self._ahead = start_ahead(self.folder, mine, self.assignment, owner_of(self.config),
                                       graders=xdist_workers())
             # Torn down after its last item, or at the end of a session stopped early.
@@ -78,7 +81,8 @@ class GradeItem(pytest.Item):
 
     def _grade(self) -> tuple[dict[str, object], BaseException | None]:
         try:
-            ahead = self.parent.runs_ahead() if isinstance(self.parent, Submission) else None
+            ahead = (self.parent.runs_ahead(self) if isinstance(self.parent, Submission)
+                     else None)
             return grade_exercise(self.folder, self.exercise, self.assignment,
                                   xdist_workers=xdist_workers(), owner=owner_of(self.config),
                                   ahead=ahead), None

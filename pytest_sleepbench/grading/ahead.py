@@ -115,10 +115,11 @@ class Ahead:
         stopped early, at its first failure or an interrupt)."""
         self._closed.set()
         self._futures.clear()
+        self._threads[0].join()  # the dispatcher: it starts nothing once closed
         for key, future in self._all.items():
             if not future.cancel():
                 self._end(key, future)
-        for thread in list(self._threads):
+        for thread in self._threads[1:]:
             thread.join()
 
     def _end(self, key: RunKey, future: Future[Outcome]) -> None:
@@ -127,14 +128,28 @@ class Ahead:
             found.kill()
 
     def _dispatch(self, runs: list[tuple[Planned, Future[Outcome]]]) -> None:
+        try:
+            self._start_all(runs)
+        except BaseException as error:
+            # No item may wait for a run this thread will never start (those it started
+            # end on their own threads).
+            for _, future in runs:
+                pending = not (future.running() or future.done())
+                if pending and future.set_running_or_notify_cancel():
+                    future.set_exception(error)
+            raise
+
+    def _start_all(self, runs: list[tuple[Planned, Future[Outcome]]]) -> None:
         timed = sorted((r for r in runs if r[0].timed), key=lambda r: -r[0].length)
         for k, (plan, future) in enumerate(timed):
             self._settle(timed[:k], self.starting - 1)
             self._launch(plan, future, idle=False)
         self._settle(timed, 0)
+        # Idle only where a run can be moved back when grading waits for it.
+        idle = procs.can_prioritize()
         for plan, future in runs:
             if not plan.timed:
-                self._launch(plan, future, idle=True)
+                self._launch(plan, future, idle=idle)
 
     def _settle(self, runs: list[tuple[Planned, Future[Outcome]]], busy: int) -> None:
         """Wait until at most ``busy`` of ``runs`` are neither ended nor asleep, as seen twice
@@ -174,5 +189,9 @@ class Ahead:
         # The thread that starts a run must outlive it: the run's processes are told to die
         # with it (see procs.die_with_parent).
         thread = threading.Thread(target=run, name=f"sleepbench-run-{plan.key[0]}", daemon=True)
+        try:
+            thread.start()
+        except BaseException as error:  # out of threads: the item runs it itself, or fails
+            future.set_exception(error)
+            return
         self._threads.append(thread)
-        thread.start()

@@ -174,8 +174,11 @@ def grade_exercise(
         if alone:
             checks, observed = second, again
         else:
-            redone = {c.name: c for c in second}
-            checks = [redone[c.name] if c.late else c for c in checks]
+            # Only a second run that ran is a measurement: one that crashed, timed out or was
+            # forged skips its checks, and a skip would erase the first run's failure.
+            ran = all(c.status == "pass" for c in second if c.name == "runs")
+            redone = {c.name: c for c in second if c.status in ("pass", "fail")}
+            checks = [redone.get(c.name, c) if c.late and ran else c for c in checks]
     failed = any(c.status == "fail" for c in checks)
     entry.update({
         "file": planned.script,

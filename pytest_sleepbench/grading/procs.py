@@ -22,8 +22,8 @@ import psutil
 
 from ..core.clock import now
 
-__all__ = ["RunProcs", "adopt_orphans", "birth", "describe", "inner_pid", "prctl",
-           "runqueue_wait"]
+__all__ = ["RunProcs", "adopt_orphans", "birth", "can_prioritize", "describe", "inner_pid",
+           "others_cpu", "prctl", "runqueue_wait"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
 _PR_SET_PDEATHSIG = 1
@@ -208,17 +208,63 @@ def _tree(root: int) -> list[int]:
     return out
 
 
+_CAP_SYS_NICE = 23  # from <linux/capability.h>
+
+
+def can_prioritize() -> bool:
+    """Whether this process may move another user's process out of the idle scheduling class
+    (CAP_SYS_NICE): without it, a run started idle could not be moved back."""
+    try:
+        with open("/proc/self/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"CapEff:"):
+                    return bool(int(line.split()[1], 16) >> _CAP_SYS_NICE & 1)
+    except (OSError, ValueError, IndexError):
+        return False
+    return False
+
+
+def _schedstat(path: str, field: int) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return int(handle.read().split()[field])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _reaped_cpu(pid: int) -> float:
+    """CPU seconds of the children ``pid`` has reaped (cutime + cstime)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[-1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def runqueue_wait(pid: int) -> float | None:
-    """Seconds the threads of ``pid`` have waited for a core in all (Linux's schedstat), or
-    None where the kernel does not say."""
-    stats = _per_thread(pid, "schedstat")
-    if stats is None:
+    """Seconds the main thread of ``pid`` has waited for a core (Linux's schedstat), or None
+    where the kernel does not say."""
+    if not os.path.exists(f"/proc/{pid}/schedstat"):
         return None
+    return _schedstat(f"/proc/{pid}/schedstat", 1) / 1e9
+
+
+def others_cpu(run: RunProcs, main: int) -> float:
+    """CPU seconds the run has used so far besides the main thread of ``main``: its other
+    threads and processes, and the children ``main`` reaped. Whatever kept the main thread
+    from a core that this can explain was the run's own doing."""
+    top = run._init() if run.namespaced else run.root_pid
+    pids = ([] if top is None or top <= 0 else [*([] if run.namespaced else [top]), *_tree(top)])
     total = 0
-    for text in stats:
-        with contextlib.suppress(ValueError, IndexError):
-            total += int(text.split()[1])
-    return total / 1e9
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        total += sum(_schedstat(f"/proc/{pid}/task/{t}/schedstat", 0) for t in tasks
+                     if not (pid == main and t == str(main)))
+    return total / 1e9 + _reaped_cpu(main)
 
 
 def _waiting(pid: int) -> bool:

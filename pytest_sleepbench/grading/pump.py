@@ -48,8 +48,9 @@ class Pump:
         self._main: int | None = None
         """A pidfd of the main process, once its first record named it (namespaced)."""
         self._main_ended: float | None = None
-        self._waits: tuple[float, float] | None = None
-        """The main process's run-queue total when its first record arrived, and last seen."""
+        self._waits: tuple[float, float, float, float] | None = None
+        """The main thread's run-queue total and the rest of the run's CPU time when its
+        first record arrived, and both as last seen."""
 
     @staticmethod
     def now() -> float:
@@ -91,17 +92,26 @@ class Pump:
 
     @property
     def waited(self) -> float:
-        """Seconds the main process (all its threads) waited for a core from its first record
-        to the grader's last look before it ended: time the machine, not the script, took."""
-        return 0.0 if self._waits is None else self._waits[1] - self._waits[0]
+        """Seconds the main thread waited for a core from the main process's first record to
+        the grader's last look before it ended, less what the run's own other threads and
+        processes ran meanwhile (they may have kept it waiting): time the machine, not the
+        script, took from it."""
+        if self._waits is None:
+            return 0.0
+        wait0, cpu0, wait1, cpu1 = self._waits
+        return max(0.0, (wait1 - wait0) - (cpu1 - cpu0))
 
-    def _sample_waits(self) -> None:
+    def _sample_waits(self, run: procs.RunProcs) -> None:
         messages = self.channel.messages
         if not messages or self.exit is not None:
             return
-        total = procs.runqueue_wait(messages[0].pid)
-        if total is not None:
-            self._waits = (total if self._waits is None else self._waits[0], total)
+        main = messages[0].pid
+        wait = procs.runqueue_wait(main)
+        if wait is None:
+            return
+        cpu = procs.others_cpu(run, main)
+        first = self._waits[:2] if self._waits is not None else (wait, cpu)
+        self._waits = (*first, wait, cpu)
 
     def _identify(self) -> None:
         """Read how each new sender numbers itself and when it was born, while it lives."""
@@ -157,7 +167,7 @@ class Pump:
                     run.watch()
                 if t - last_wait > _WAITS:
                     last_wait = t
-                    self._sample_waits()
+                    self._sample_waits(run)
                 wait = 0.001 if self.exit is not None else 0.01
                 events = selector.select(timeout=min(wait, max(deadline - t, 0.0)))
                 idle = not events
@@ -166,7 +176,7 @@ class Pump:
                         self.channel.drain()
                         self._identify()
                         if self._waits is None:
-                            self._sample_waits()
+                            self._sample_waits(run)
                         self._watch_main(selector)
                         # Records wait in the socket's queue: read in batches, they keep the
                         # grader off the cores the script is being timed on.

@@ -96,6 +96,8 @@ def _drop(uid: int | None, limits: Limits | None, *, namespaced: bool = False,
                 (resource.RLIMIT_AS, limits.memory),
                 (resource.RLIMIT_FSIZE, limits.file_size),
                 (resource.RLIMIT_CORE, 0),
+                # No way out of the idle scheduling class, nor to a higher priority.
+                (resource.RLIMIT_NICE, 0),
             ):
                 resource.setrlimit(kind, (value, value))
             if uid is not None:
