@@ -230,3 +230,25 @@ def test_an_order_a_held_up_worker_turned_is_measured_again(tmp_path: Path) -> N
     entry = grade_exercise(quick, ex3_2, assignment, ahead=_Replay(planned.graded, first))
     assert statuses(entry)["order"] == "pass", message_of(entry, "order")
     assert entry["score"] == 10
+
+
+@needs_root
+def test_a_second_run_that_crashes_leaves_the_first_runs_late_failure_standing(
+    tmp_path: Path
+) -> None:
+    assignment = fast_assignment('start_method = "fork"')
+    ex2 = next(e for e in assignment.exercises if e.id == "ex2")
+    threads = (EXAMPLES / "threads" / "ex2_processes.py").read_text()
+    slow = submission(tmp_path / "slow", {"ex2_processes.py": threads + (
+        "    import select\n    select.select([], [], [], 0.5)\n")})
+    # Measured again, it crashes before its first line: its checks are skipped, and a skip
+    # must not wipe out the failure the first run earned.
+    crashing = submission(tmp_path / "crashing", {"ex2_processes.py": "raise SystemExit(3)\n"})
+    planned = plan(slow, ex2, assignment)
+    assert planned is not None
+    first = run_script(slow, "ex2_processes.py", unit=assignment.unit, limits=planned.limits)
+    entry = grade_exercise(crashing, ex2, assignment, ahead=_Replay(planned.graded, first))
+    seen = statuses(entry)
+    assert seen["runs"] == "pass" and seen["uses_processes"] == "fail"
+    assert seen["timing"] == "fail", entry["checks"]
+    assert "took more time than the schedule allows" in message_of(entry, "timing")
