@@ -185,21 +185,27 @@ class _Replay(Ahead):
         self.kept.pop(key, None)
 
 
+def _grade_after_a_late_threads_run(tmp_path: Path, again: str) -> dict[str, object]:
+    """ex2 graded on ``again`` (the script its second measurement runs), its first
+    measurement being the threads example held up after its sleeps for longer than any
+    margin."""
+    assignment = fast_assignment('start_method = "fork"')
+    ex2 = next(e for e in assignment.exercises if e.id == "ex2")
+    threads = (EXAMPLES / "threads" / "ex2_processes.py").read_text()
+    slow = submission(tmp_path / "slow", {"ex2_processes.py": threads + (
+        "    import select\n    select.select([], [], [], 0.5)\n")})
+    planned = plan(slow, ex2, assignment)
+    assert planned is not None
+    first = run_script(slow, "ex2_processes.py", unit=assignment.unit, limits=planned.limits)
+    folder = submission(tmp_path / "again", {"ex2_processes.py": again or threads})
+    return grade_exercise(folder, ex2, assignment, ahead=_Replay(planned.graded, first))
+
+
 @needs_root
 def test_a_late_wrong_submission_is_measured_again_and_keeps_its_structural_verdict(
     tmp_path: Path
 ) -> None:
-    assignment = fast_assignment('start_method = "fork"')
-    ex2 = next(e for e in assignment.exercises if e.id == "ex2")
-    threads = (EXAMPLES / "threads" / "ex2_processes.py").read_text()
-    # The same threads, once held up after their sleeps for longer than any margin.
-    slow = submission(tmp_path / "slow", {"ex2_processes.py": threads + (
-        "    import select\n    select.select([], [], [], 0.5)\n")})
-    quick = submission(tmp_path / "quick", {"ex2_processes.py": threads})
-    planned = plan(slow, ex2, assignment)
-    assert planned is not None
-    first = run_script(slow, "ex2_processes.py", unit=assignment.unit, limits=planned.limits)
-    entry = grade_exercise(quick, ex2, assignment, ahead=_Replay(planned.graded, first))
+    entry = _grade_after_a_late_threads_run(tmp_path, "")
     seen = statuses(entry)
     assert seen["uses_processes"] == "fail" and seen["api"] == "fail"
     assert seen["timing"] == "pass", message_of(entry, "timing")
@@ -236,18 +242,9 @@ def test_an_order_a_held_up_worker_turned_is_measured_again(tmp_path: Path) -> N
 def test_a_second_run_that_crashes_leaves_the_first_runs_late_failure_standing(
     tmp_path: Path
 ) -> None:
-    assignment = fast_assignment('start_method = "fork"')
-    ex2 = next(e for e in assignment.exercises if e.id == "ex2")
-    threads = (EXAMPLES / "threads" / "ex2_processes.py").read_text()
-    slow = submission(tmp_path / "slow", {"ex2_processes.py": threads + (
-        "    import select\n    select.select([], [], [], 0.5)\n")})
     # Measured again, it crashes before its first line: its checks are skipped, and a skip
     # must not wipe out the failure the first run earned.
-    crashing = submission(tmp_path / "crashing", {"ex2_processes.py": "raise SystemExit(3)\n"})
-    planned = plan(slow, ex2, assignment)
-    assert planned is not None
-    first = run_script(slow, "ex2_processes.py", unit=assignment.unit, limits=planned.limits)
-    entry = grade_exercise(crashing, ex2, assignment, ahead=_Replay(planned.graded, first))
+    entry = _grade_after_a_late_threads_run(tmp_path, "raise SystemExit(3)\n")
     seen = statuses(entry)
     assert seen["runs"] == "pass" and seen["uses_processes"] == "fail"
     assert seen["timing"] == "fail", entry["checks"]
