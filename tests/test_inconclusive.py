@@ -219,3 +219,21 @@ def test_a_probe_in_a_thread_stamps_its_wait_for_a_core_and_the_main_thread_none
     # Linux says how long; the thread had to be scheduled at least once to run at all.
     assert 0.0 <= other.waited < 1.0
     assert other.tid != main.tid
+
+
+def test_a_claim_judged_again_on_a_later_measurement_names_the_unit_it_needs(
+    bench: Bench
+) -> None:
+    run = bench.run("submit", [1, 1], workers=2)
+    first, second = sorted(run.intervals, key=lambda i: i.start)
+    # Measured again for its late wall: one worker ran both tasks, and starting a second one
+    # takes a whole second here, far more than the tasks last.
+    one = dataclasses.replace(
+        run, intervals=(first, dataclasses.replace(second, pid=first.pid, start=first.end,
+                                                   end=first.end + second.seconds)),
+        calibration=dataclasses.replace(run.calibration, startup=1.0), starts={})
+    late = dataclasses.replace(run, wall=run.bounds.upper + 1.0, checks=[], asked=[],
+                               again=lambda unit, fresh: one)
+    with pytest.raises(SleepbenchInconclusive) as unshown:
+        late.assert_parallel()
+    assert "a unit of at least" in unshown.value.observed

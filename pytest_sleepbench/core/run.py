@@ -126,15 +126,17 @@ class Run(Measured):
             # code, so only the machine's load can have slowed them; that shows nothing.
             verdict = dataclasses.replace(verdict, kind=Kind.UNSHOWN, title=(
                 f"{verdict.title}, twice: the machine was too busy to show the run's timing"))
-        if verdict.kind is Kind.UNSHOWN and verdict.needs_unit:
-            verdict = dataclasses.replace(verdict, observed=(
-                f"{verdict.observed}; a unit of at least {verdict.needs_unit:.3g}s would show "
-                f"it, past this run's budget of {_UNIT_BUDGET:g} times the unit asked for"))
         self.asked.append(rule)
         self._record(verdict)
 
     def _record(self, verdict: Verdict) -> None:
+        """Record ``verdict`` and raise what it calls for; one the machine could not show
+        names the unit that would, whichever claim's measurement it was judged on."""
         __tracebackhide__ = True
+        if verdict.kind is Kind.UNSHOWN and verdict.needs_unit:
+            verdict = dataclasses.replace(verdict, observed=(
+                f"{verdict.observed}; a unit of at least {verdict.needs_unit:.3g}s would show "
+                f"it, past this run's budget of {_UNIT_BUDGET:g} times the unit asked for"))
         settle(self.checks, verdict, self.picture(), context=f"run: {self.describe()}")
 
     def _larger_unit(self, verdict: Verdict) -> float | None:
