@@ -68,6 +68,7 @@ class Ahead:
         """The runs not yet taken."""
         self._all: dict[RunKey, Future[Outcome]] = {}
         self._procs: dict[RunKey, procs.RunProcs] = {}
+        self._dropped: set[RunKey] = set()
         self._threads: list[threading.Thread] = []
         self._closed = threading.Event()
         self.admitted: list[tuple[RunKey, float]] = []
@@ -107,6 +108,7 @@ class Ahead:
         """Run ``key`` is not needed: it is not started if it has not been, and ended if it
         has."""
         future = self._futures.pop(key, None)
+        self._dropped.add(key)
         if future is not None and not future.cancel():
             self._end(key, future)
 
@@ -172,8 +174,8 @@ class Ahead:
 
         def launched(found: procs.RunProcs) -> None:
             self._procs[plan.key] = found
-            if self._closed.is_set():
-                found.kill()  # closed while it was being set up: see close()
+            if self._closed.is_set() or plan.key in self._dropped:
+                found.kill()  # closed or dropped while it was being set up
 
         def run() -> None:
             try:
