@@ -195,8 +195,9 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _tree(root: int) -> list[int]:
-    """The live (not zombie) descendants of ``root``."""
+def _tree(root: int, *, zombies: bool = False) -> list[int]:
+    """The descendants of ``root``: the live ones, and with ``zombies`` those that ended and
+    wait to be reaped."""
     out: list[int] = []
     todo = _children(root)
     while todo:
@@ -207,7 +208,7 @@ def _tree(root: int) -> list[int]:
                 state = _state(handle.read())
         except OSError:
             continue
-        if state not in (b"Z", b"X"):
+        if zombies or state not in (b"Z", b"X"):
             out.append(pid)
     return out
 
@@ -236,14 +237,17 @@ def _schedstat(path: str, field: int) -> int:
         return 0
 
 
-def _reaped_cpu(pid: int) -> float:
-    """CPU seconds of the children ``pid`` has reaped (cutime + cstime)."""
+def _cpu(pid: int) -> tuple[float, float] | None:
+    """CPU seconds of ``pid``'s threads, those that ended included (utime + stime), and of the
+    children it reaped (cutime + cstime), in clock ticks; None if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             fields = handle.read().rsplit(b")", 1)[-1].split()
-        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return ((int(fields[11]) + int(fields[12])) / tick,
+                (int(fields[13]) + int(fields[14])) / tick)
     except (OSError, ValueError, IndexError):
-        return 0.0
+        return None
 
 
 def runqueue_wait(pid: int) -> float | None:
@@ -256,19 +260,34 @@ def runqueue_wait(pid: int) -> float | None:
 
 def others_cpu(run: RunProcs, main: int) -> float:
     """CPU seconds the run has used so far besides the main thread of ``main``: its other
-    threads and processes, and the children ``main`` reaped. Whatever kept the main thread
-    from a core that this can explain was the run's own doing."""
+    threads and processes, those that ended included. Whatever kept the main thread from a
+    core that this can explain was the run's own doing.
+
+    A process that ended counts until its parent reaps it (as a zombie) and in that parent's
+    reaped total after, so a busy child killed and left unreaped is not forgotten. Live
+    threads are read to the nanosecond, ended ones only in clock ticks (the process's total):
+    the larger of the two is the closer."""
     top = run._init() if run.namespaced else run.root_pid
-    pids = ([] if top is None or top <= 0 else [*([] if run.namespaced else [top]), *_tree(top)])
-    total = 0
+    pids = {main, *([] if top is None or top <= 0 else [top, *_tree(top, zombies=True)])}
+    total = 0.0
     for pid in pids:
-        try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
+        cpu = _cpu(pid)
+        if cpu is None:
             continue
-        total += sum(_schedstat(f"/proc/{pid}/task/{t}/schedstat", 0) for t in tasks
-                     if not (pid == main and t == str(main)))
-    return total / 1e9 + _reaped_cpu(main)
+        threads, reaped = cpu
+        live = sum(_schedstat(f"/proc/{pid}/task/{t}/schedstat", 0)
+                   for t in _tasks(pid) if not (pid == main and t == str(main))) / 1e9
+        if pid == main:
+            threads -= _schedstat(f"/proc/{main}/task/{main}/schedstat", 0) / 1e9
+        total += max(threads, live) + reaped
+    return total
+
+
+def _tasks(pid: int) -> list[str]:
+    try:
+        return os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
 
 
 def _waiting(pid: int) -> bool:

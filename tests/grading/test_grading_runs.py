@@ -248,19 +248,41 @@ def test_the_default_process_cap_leaves_room_for_a_pool_on_any_machine(
     assert cap >= 64 and cap > 3 * cpus
 
 
-# Pins itself to one core and works there for 0.2 s of its own CPU time; with HOG true it
-# first forks a busy child onto the same core, and prints the CPU time that child had.
+# Pins itself to one core and works there for 0.2 s of its own CPU time. With HOG "child" or
+# "zombie" it first forks a busy child onto the same core, then kills it and reaps it (or
+# leaves it unreaped a while); with "thread" a thread of its own is as busy there, outside
+# the GIL, and ends a while before the run. Each prints the CPU time its busy neighbour had.
 _PINNED = """\
-import os, time
+import hashlib, os, threading, time
 os.sched_setaffinity(0, {CORE})
-hog = os.fork() if HOG else -1
+mode, data, done, used = "HOG", b"x" * 2**24, threading.Event(), []
+def busy():
+    while not done.is_set():
+        hashlib.sha256(data).digest()
+    used.append(time.thread_time())
+hog = os.fork() if mode in ("child", "zombie") else -1
 if hog == 0:
     while True:
         pass
-begin = time.process_time()
-while time.process_time() - begin < 0.2:
+if mode == "thread":
+    thread = threading.Thread(target=busy)
+    thread.start()
+begin = time.process_time() if mode != "thread" else time.thread_time()
+while (time.process_time() if mode != "thread" else time.thread_time()) - begin < 0.2:
     pass
-if hog > 0:
+if mode == "thread":
+    done.set()
+    thread.join()
+    print(used[0])
+    time.sleep(0.1)
+elif mode == "zombie":
+    os.kill(hog, 9)
+    while open(f"/proc/{hog}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.001)
+    fields = open(f"/proc/{hog}/stat").read().rsplit(")", 1)[1].split()
+    print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    time.sleep(0.1)
+elif mode == "child":
     os.kill(hog, 9)
     os.waitpid(hog, 0)
     print(os.times().children_user + os.times().children_system)
@@ -272,7 +294,7 @@ def test_the_time_the_machine_kept_the_main_thread_from_a_core_is_counted(
     tmp_path: Path
 ) -> None:
     core = min(os.sched_getaffinity(0))
-    script = _PINNED.replace("CORE", str(core)).replace("HOG", "False")
+    script = _PINNED.replace("CORE", str(core)).replace("HOG", "none")
     folder = submission(tmp_path / "pinned", {"s.py": script})
     hog = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{core}}})"
                             "\nwhile True: pass"])
@@ -287,17 +309,22 @@ def test_the_time_the_machine_kept_the_main_thread_from_a_core_is_counted(
 
 
 @needs_root
-def test_a_main_thread_kept_waiting_by_its_own_run_is_not_excused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("neighbour", ["child", "zombie", "thread"])
+def test_a_main_thread_kept_waiting_by_its_own_run_is_not_excused(
+    tmp_path: Path, neighbour: str
+) -> None:
+    # A busy child reaped, a busy child killed and left unreaped while the run goes on, a busy
+    # thread that ended: each kept the main thread from its core, and none is the machine's.
     core = min(os.sched_getaffinity(0))
-    script = _PINNED.replace("CORE", str(core)).replace("HOG", "True")
+    script = _PINNED.replace("CORE", str(core)).replace("HOG", neighbour)
     folder = submission(tmp_path / "pinned", {"s.py": script})
     outcome = run_script(folder, "s.py", unit=0.02, limits=Limits(wall=60))
     assert outcome.returncode == 0, outcome.stderr
     hog_cpu = float(outcome.stdout[-1][1])
     assert hog_cpu > 0.05, hog_cpu
-    # Its wall is its own 0.2 s of work, the busy child's time on the core beside it, and
+    # Its wall is its own 0.2 s of work, the busy neighbour's time on the core beside it, and
     # whatever else the machine ran there (another xdist worker, a busy loop): only the last
-    # is excused. The child's CPU time is read in clock ticks, hence the tick of slack.
+    # is excused. Ended threads and processes are known to the clock tick, hence its slack.
     tick = 1 / os.sysconf("SC_CLK_TCK")
     assert outcome.waited + 0.2 + hog_cpu <= outcome.wall + tick, (
         outcome.waited, hog_cpu, outcome.wall)
