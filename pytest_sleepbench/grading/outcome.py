@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from .record import Recording
@@ -50,6 +51,27 @@ class Outcome:
     waited: float = 0.0
     """Seconds the main process waited for a core while it ran, as the grader read it: the
     machine's, not the script's, so the upper time bounds forgive it."""
+    samples: tuple[tuple[float, float, float], ...] = ()
+    """The grader's looks at the main thread, every few milliseconds: (when, its wait for a
+    core so far less what the run's own other threads and processes ran, what it ran)."""
     inner: dict[int, int] = field(default_factory=dict)
     """The pid each process that sent records has in the run's own pid namespace (what the
     script sees), by its pid in the grader's (what intervals and ``main_pid`` hold)."""
+
+    def main_thread_between(self, begin: float, end: float) -> tuple[float, float]:
+        """Seconds the main thread waited for a core (as in ``samples``) and ran, from
+        ``begin`` to ``end``: read off the grader's looks, straight between two of them, and
+        nothing outside the span they cover."""
+        if len(self.samples) < 2 or end <= begin:
+            return 0.0, 0.0
+        later, earlier = _at(self.samples, end), _at(self.samples, begin)
+        return max(0.0, later[0] - earlier[0]), max(0.0, later[1] - earlier[1])
+
+
+def _at(samples: tuple[tuple[float, float, float], ...], when: float) -> tuple[float, float]:
+    when = min(max(when, samples[0][0]), samples[-1][0])
+    for (t0, w0, r0), (t1, w1, r1) in itertools.pairwise(samples):
+        if t0 <= when <= t1:
+            share = (when - t0) / (t1 - t0) if t1 > t0 else 1.0
+            return w0 + share * (w1 - w0), r0 + share * (r1 - r0)
+    return samples[-1][1], samples[-1][2]

@@ -27,7 +27,7 @@ import psutil
 from ..core.clock import now
 
 __all__ = ["RunProcs", "adopt_orphans", "birth", "can_prioritize", "describe", "inner_pid",
-           "others_cpu", "prctl", "runqueue_wait"]
+           "main_thread", "others_cpu", "prctl"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
 _PR_SET_PDEATHSIG = 1
@@ -250,12 +250,15 @@ def _cpu(pid: int) -> tuple[float, float] | None:
         return None
 
 
-def runqueue_wait(pid: int) -> float | None:
-    """Seconds the main thread of ``pid`` has waited for a core (Linux's schedstat), or None
-    where the kernel does not say."""
-    if not os.path.exists(f"/proc/{pid}/schedstat"):
+def main_thread(pid: int) -> tuple[float, float] | None:
+    """Seconds the main thread of ``pid`` has run, and waited for a core while it could have
+    run (Linux's schedstat), or None where the kernel does not say."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as handle:
+            ran, waited = handle.read().split()[:2]
+        return int(ran) / 1e9, int(waited) / 1e9
+    except (OSError, ValueError):
         return None
-    return _schedstat(f"/proc/{pid}/schedstat", 1) / 1e9
 
 
 def others_cpu(run: RunProcs, main: int) -> float:

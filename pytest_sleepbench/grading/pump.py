@@ -48,9 +48,10 @@ class Pump:
         self._main: int | None = None
         """A pidfd of the main process, once its first record named it (namespaced)."""
         self._main_ended: float | None = None
-        self._waits: tuple[float, float, float, float] | None = None
-        """The main thread's run-queue total and the rest of the run's CPU time when its
-        first record arrived, and both as last seen."""
+        self.samples: list[tuple[float, float, float]] = []
+        """The grader's looks at the main thread: (when, its wait for a core so far
+        less what the run's other threads and processes ran, what it ran), from the main
+        process's first record on."""
 
     @staticmethod
     def now() -> float:
@@ -96,22 +97,20 @@ class Pump:
         the grader's last look before it ended, less what the run's own other threads and
         processes ran meanwhile (they may have kept it waiting): time the machine, not the
         script, took from it."""
-        if self._waits is None:
+        if not self.samples:
             return 0.0
-        wait0, cpu0, wait1, cpu1 = self._waits
-        return max(0.0, (wait1 - wait0) - (cpu1 - cpu0))
+        return max(0.0, self.samples[-1][1] - self.samples[0][1])
 
     def _sample_waits(self, run: procs.RunProcs) -> None:
         messages = self.channel.messages
         if not messages or self.exit is not None:
             return
         main = messages[0].pid
-        wait = procs.runqueue_wait(main)
-        if wait is None:
+        times = procs.main_thread(main)
+        if times is None:
             return
-        cpu = procs.others_cpu(run, main)
-        first = self._waits[:2] if self._waits is not None else (wait, cpu)
-        self._waits = (*first, wait, cpu)
+        ran, wait = times
+        self.samples.append((now(), wait - procs.others_cpu(run, main), ran))
 
     def _identify(self) -> None:
         """Read how each new sender numbers itself and when it was born, while it lives."""
@@ -175,7 +174,7 @@ class Pump:
                     if key.data == "records":
                         self.channel.drain()
                         self._identify()
-                        if self._waits is None:
+                        if not self.samples:
                             self._sample_waits(run)
                         self._watch_main(selector)
                         # Records wait in the socket's queue: read in batches, they keep the

@@ -144,9 +144,7 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
     )
     # What the machine took from the main thread (its run-queue wait, read by the grader,
     # less what the run's own other threads and processes ran) delays its hand-offs and its
-    # exit; the code gets no say in it. Not the sleeps' spread: a parent that holds its
-    # children back by the clock (a spin) is late whatever the machine took from it, and
-    # the spread already forgives the start-ups the machine dragged out.
+    # exit; the code gets no say in it.
     waited = o.outcome.waited
     forgiven = _("; {waited:.3f}s more, which the main process spent waiting for a core"
                  ).format(waited=waited) if waited >= 0.0005 else ""
@@ -156,9 +154,10 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
         # free of interpreter start and exit, so tasks run one after another show here even
         # when the wall's margins would hide them (a unit of 2-task work is about what
         # those margins add under load).
-        staggered = rules.machine_schedule(o.measurement(calibration, tolerance, xdist_workers),
-                                           max(o.strands, 1))
-        allowed = staggered.makespan + tolerance * (staggered.chain + 2)
+        measured = o.measurement(calibration, tolerance, xdist_workers)
+        staggered = rules.machine_schedule(measured, max(o.strands, 1))
+        kept = _kept_from_launching(o, measured.stagger + tolerance)
+        allowed = staggered.makespan + tolerance * (staggered.chain + 2) + kept
         span = max(i.end for i in o.tasks) - min(i.start for i in o.tasks)
         spread = rules.wall(
             span, 0.0, allowed, what=_("the tasks' sleeps"),
@@ -186,6 +185,17 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
             baseline=baseline) + forgiven,
         observed=_("{wall:.3f}s from the script's first line to its exit").format(
             wall=o.wall)))
+
+
+def _kept_from_launching(o: Observed, per_start: float) -> float:
+    """Seconds the machine kept the main thread from a core between the first task's start
+    and the last one's, which the sleeps' spread then forgives. Only while the main thread
+    ran no more than starting its workers takes: one that works between the starts (a spin
+    by the clock) waits for a core on a busy machine too, for as long as it chose to hold
+    its children back."""
+    starts = [i.start for i in o.tasks]
+    kept, ran = o.outcome.main_thread_between(min(starts), max(starts))
+    return kept if ran <= max(o.workers, 1) * per_start else 0.0
 
 
 def _unlike_the_model(o: Observed) -> Check | None:

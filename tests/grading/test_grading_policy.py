@@ -241,3 +241,37 @@ def test_time_the_main_process_waited_for_a_core_is_forgiven_and_no_more() -> No
     short = dataclasses.replace(slow, outcome=dataclasses.replace(slow.outcome, waited=0.03))
     message = timing(short, CAL, TOL, 0.01, 1).message
     assert "0.030s more, which the main process spent waiting for a core" in message
+
+
+def _launched_late(samples: Sequence[tuple[float, float, float]]) -> Observed:
+    """Two processes, the second's task begun 40 ms after the first's: later than this
+    machine's start-up allows, unless the main process was kept from a core meanwhile."""
+    run = _pool_run({10: 0.001, 11: 0.041}, [(10, 0.002), (11, 0.042)], size=2,
+                    named=[10, 11], pattern="processes")
+    outcome = dataclasses.replace(run.outcome, samples=tuple(samples),
+                                  waited=samples[-1][1] - samples[0][1] if samples else 0.0)
+    return dataclasses.replace(run, outcome=outcome)
+
+
+def test_sleeps_spread_by_a_main_process_kept_from_a_core_while_it_started_them_pass() -> None:
+    late = timing(_launched_late([]), CAL, TOL, 0.01, 1)
+    assert late.status == "fail"
+    assert "the tasks' sleeps took more time than the schedule allows" in late.message
+    # The grader saw the main thread wait 36 ms for a core between the two starts, having
+    # run 1 ms: starting a process takes that, and the wait was the machine's.
+    kept = [(0.0, 0.0, 0.010), (0.002, 0.0, 0.0105), (0.042, 0.036, 0.0115), (0.07, 0.036, 0.012)]
+    check = timing(_launched_late(kept), CAL, TOL, 0.01, 1)
+    assert check.status == "pass", check.message
+
+
+def test_sleeps_spread_by_a_main_process_that_worked_between_the_starts_still_fail() -> None:
+    # The same wait, but the main thread ran 20 ms between the starts: a spin by the clock
+    # on a busy machine waits for a core too, for as long as it holds its child back.
+    spun = [(0.0, 0.0, 0.010), (0.002, 0.0, 0.0105), (0.042, 0.036, 0.0305), (0.07, 0.036, 0.031)]
+    check = timing(_launched_late(spun), CAL, TOL, 0.01, 1)
+    assert check.status == "fail"
+    assert "the tasks' sleeps took more time than the schedule allows" in check.message
+    # And a wait before the first start or after the last is no excuse for the gap.
+    outside = [(0.0, 0.0, 0.010), (0.002, 0.036, 0.0105), (0.042, 0.036, 0.0115),
+               (0.07, 0.072, 0.012)]
+    assert timing(_launched_late(outside), CAL, TOL, 0.01, 1).status == "fail"
