@@ -33,9 +33,12 @@ def test_each_pattern_keeps_its_own_promises(bench: Bench, pattern: str, start_m
 
 
 def test_two_workers_yield_as_completed_as_4_5_then_2_and_3_then_1(bench: Bench) -> None:
-    # fork starts both workers with the pool; spawn and forkserver start them on demand, and
-    # under load a late worker can legitimately flip the first two (see the next test).
     run = bench.run("as_completed", [5, 4, 3, 2, 1], workers=2, start_method="fork", unit=0.05)
+    ready = sorted(at for _, at in run.starts.values())
+    if len(ready) == 2 and ready[1] - ready[0] > run.unit - run.tolerance:
+        # A worker ready a unit after the other ends its first task after the other's: the
+        # order below is then not what the lesson's schedule gives, and the judge says so.
+        pytest.skip(f"a worker was ready {(ready[1] - ready[0]) * 1000:.0f} ms after the other")
     assert run.workers == 2
     assert run.results[:2] == [4, 5]
     assert sorted(run.results[2:4]) == [2, 3]
@@ -57,8 +60,9 @@ def test_as_completed_delivers_in_the_order_tasks_finished(
     # every task, which the judge weighs in assert_completion_order, from readiness.
     assert run.requested_workers == 2
     assert run.wall >= 8 * run.unit, "two workers cannot beat the list schedule's 8 units"
-    for earlier, later in zip(run.delivered, run.delivered[1:], strict=False):
-        assert ends[earlier] <= ends[later] + run.tolerance
+    assert sorted(run.delivered) == sorted(ends) == [0, 1, 2, 3, 4]
+    # Delivered in the order they finished, as the judge reads it: a worker preempted between
+    # a task's end and its result's send is the machine's doing, not a wrong order.
     run.assert_completion_order()
 
 
