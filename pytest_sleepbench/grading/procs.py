@@ -7,8 +7,8 @@ a run's processes are those of that user, and ``kill(-1)`` as that user reaches 
 Without either, they are found by descent and by a mark in their environment.
 
 It also says what the kernel knows of them (asleep or not, waits for a core, CPU used, the
-scheduling class), and so runs a little over 300 lines: every read of ``/proc`` about a run's
-processes, and its format, stays in this one place.
+scheduling class and niceness), and so runs to almost 400 lines: every read of ``/proc``
+about a run's processes, and its format, stays in this one place.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import psutil
 
 from ..core.clock import now
 
-__all__ = ["RunProcs", "adopt_orphans", "birth", "can_prioritize", "describe", "inner_pid",
-           "main_thread", "others_cpu", "prctl"]
+__all__ = ["RunProcs", "adopt_orphans", "birth", "can_prioritize", "describe", "fair_share",
+           "inner_pid", "main_thread", "others_cpu", "prctl"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
 _PR_SET_PDEATHSIG = 1
@@ -267,23 +267,47 @@ def others_cpu(run: RunProcs, main: int) -> float:
     core that this can explain was the run's own doing.
 
     A process that ended counts until its parent reaps it (as a zombie) and in that parent's
-    reaped total after, so a busy child killed and left unreaped is not forgotten. Live
-    threads are read to the nanosecond, ended ones only in clock ticks (the process's total):
-    the larger of the two is the closer."""
+    reaped total after, so a busy child killed and left unreaped is not forgotten. Children
+    are read before their parents: one reaped between the two reads is counted twice (less
+    is forgiven), never missed."""
     top = run._init() if run.namespaced else run.root_pid
-    pids = {main, *([] if top is None or top <= 0 else [top, *_tree(top, zombies=True)])}
+    tree = [] if top is None or top <= 0 else [*reversed(_tree(top, zombies=True)), top]
     total = 0.0
-    for pid in pids:
+    for pid in dict.fromkeys([*tree, main]):
         cpu = _cpu(pid)
         if cpu is None:
             continue
-        threads, reaped = cpu
-        live = sum(_schedstat(f"/proc/{pid}/task/{t}/schedstat", 0)
-                   for t in _tasks(pid) if not (pid == main and t == str(main))) / 1e9
+        ticks, reaped = cpu
+        own = _process_clock(pid)
+        if own is None:
+            # Live threads to the nanosecond, ended ones only in the process's clock ticks.
+            own = max(ticks, sum(_schedstat(f"/proc/{pid}/task/{t}/schedstat", 0)
+                                 for t in _tasks(pid)) / 1e9)
         if pid == main:
-            threads -= _schedstat(f"/proc/{main}/task/{main}/schedstat", 0) / 1e9
-        total += max(threads, live) + reaped
+            own -= _schedstat(f"/proc/{main}/task/{main}/schedstat", 0) / 1e9
+        total += own + reaped
     return total
+
+
+def _process_clock(pid: int) -> float | None:
+    """CPU seconds of every thread ``pid`` ever had, to the nanosecond: the kernel's clock of
+    that process (``CPUCLOCK_SCHED``), None once it has ended or where it cannot be read."""
+    try:
+        return time.clock_gettime(((~pid) << 3) | 2)
+    except (OSError, OverflowError):
+        return None
+
+
+def fair_share(pid: int) -> bool:
+    """Whether the main thread of ``pid`` asks the scheduler for no less than a default
+    process gets (nice 0 or less, the normal class): a process that gave its share away
+    waits for a core on a busy machine by its own choice."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[-1].split()
+        return int(fields[16]) <= 0 and int(fields[38]) == os.SCHED_OTHER
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _tasks(pid: int) -> list[str]:

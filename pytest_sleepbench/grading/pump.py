@@ -48,6 +48,7 @@ class Pump:
         self._main: int | None = None
         """A pidfd of the main process, once its first record named it (namespaced)."""
         self._main_ended: float | None = None
+        self._gave_away = False
         self.samples: list[tuple[float, float, float]] = []
         """The grader's looks at the main thread: (when, its wait for a core so far
         less what the run's other threads and processes ran, what it ran), from the main
@@ -103,14 +104,23 @@ class Pump:
 
     def _sample_waits(self, run: procs.RunProcs) -> None:
         messages = self.channel.messages
-        if not messages or self.exit is not None:
+        if not messages or self.exit is not None or self._gave_away:
             return
         main = messages[0].pid
         times = procs.main_thread(main)
         if times is None:
             return
+        if not procs.fair_share(main):
+            # A main thread that lowered its own priority waits for a core on a busy machine
+            # by its own choice, and cannot raise it again (RLIMIT_NICE is 0): none forgiven.
+            self._gave_away = True
+            self.samples.clear()
+            return
         ran, wait = times
-        self.samples.append((now(), wait - procs.others_cpu(run, main), ran))
+        others = procs.others_cpu(run, main)
+        # Reaped meanwhile, its CPU, main thread and all, moved into its reaper's total.
+        if procs.main_thread(main) is not None:
+            self.samples.append((now(), wait - others, ran))
 
     def _identify(self) -> None:
         """Read how each new sender numbers itself and when it was born, while it lives."""

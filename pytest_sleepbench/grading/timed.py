@@ -167,7 +167,9 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
                 "the tasks' sleeps within {allowed:.3f}s of the first one's start (model "
                 "{model:.3f}s over {workers} worker(s), plus calibrated start-up and jitter)",
                 schedule.workers).format(allowed=allowed, model=schedule.makespan,
-                                         workers=schedule.workers),
+                                         workers=schedule.workers) + (
+                _("; {kept:.3f}s of it the main process spent waiting for a core while it "
+                  "started them").format(kept=kept) if kept >= 0.0005 else ""),
             observed=_("{span:.3f}s from the first sleep's start to the last one's end").format(
                 span=span))
         if spread.kind is not Kind.PASS:

@@ -251,10 +251,12 @@ def test_the_default_process_cap_leaves_room_for_a_pool_on_any_machine(
 # Pins itself to one core and works there for 0.2 s of its own CPU time. With HOG "child" or
 # "zombie" it first forks a busy child onto the same core, then kills it and reaps it (or
 # leaves it unreaped a while); with "thread" a thread of its own is as busy there, outside
-# the GIL, and ends a while before the run. Each prints the CPU time its busy neighbour had.
+# the GIL, and ends a while before the run (a while in select, which no unit scales). Each
+# prints the CPU time its busy neighbour had. NICE is what it adds to its niceness.
 _PINNED = """\
-import hashlib, os, threading, time
+import hashlib, os, select, threading, time
 os.sched_setaffinity(0, {CORE})
+os.nice(NICE)
 mode, data, done, used = "HOG", b"x" * 2**24, threading.Event(), []
 def busy():
     while not done.is_set():
@@ -274,14 +276,14 @@ if mode == "thread":
     done.set()
     thread.join()
     print(used[0])
-    time.sleep(0.1)
+    select.select([], [], [], 0.1)
 elif mode == "zombie":
     os.kill(hog, 9)
     while open(f"/proc/{hog}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
         time.sleep(0.001)
     fields = open(f"/proc/{hog}/stat").read().rsplit(")", 1)[1].split()
     print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
-    time.sleep(0.1)
+    select.select([], [], [], 0.1)
 elif mode == "child":
     os.kill(hog, 9)
     os.waitpid(hog, 0)
@@ -290,11 +292,13 @@ elif mode == "child":
 
 
 @needs_root
+@pytest.mark.parametrize("nice", [0, 19])
 def test_the_time_the_machine_kept_the_main_thread_from_a_core_is_counted(
-    tmp_path: Path
+    tmp_path: Path, nice: int
 ) -> None:
     core = min(os.sched_getaffinity(0))
-    script = _PINNED.replace("CORE", str(core)).replace("HOG", "none")
+    script = (_PINNED.replace("CORE", str(core)).replace("HOG", "none")
+              .replace("NICE", str(nice)))
     folder = submission(tmp_path / "pinned", {"s.py": script})
     hog = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{core}}})"
                             "\nwhile True: pass"])
@@ -304,8 +308,13 @@ def test_the_time_the_machine_kept_the_main_thread_from_a_core_is_counted(
         hog.kill()
         hog.wait()
     assert outcome.returncode == 0, outcome.stderr
-    # Sharing its core with a busy loop for 0.2 s of its own work, it waited about as long.
-    assert 0.1 < outcome.waited < outcome.wall, outcome.waited
+    if nice:
+        # It gave its share of the core away itself: its wait is its own doing.
+        assert outcome.waited == 0.0 and not outcome.samples, outcome.waited
+    else:
+        # Sharing its core with a busy loop for 0.2 s of its own work, it waited about as
+        # long.
+        assert 0.1 < outcome.waited < outcome.wall, outcome.waited
 
 
 @needs_root
@@ -316,7 +325,7 @@ def test_a_main_thread_kept_waiting_by_its_own_run_is_not_excused(
     # A busy child reaped, a busy child killed and left unreaped while the run goes on, a busy
     # thread that ended: each kept the main thread from its core, and none is the machine's.
     core = min(os.sched_getaffinity(0))
-    script = _PINNED.replace("CORE", str(core)).replace("HOG", neighbour)
+    script = _PINNED.replace("CORE", str(core)).replace("HOG", neighbour).replace("NICE", "0")
     folder = submission(tmp_path / "pinned", {"s.py": script})
     outcome = run_script(folder, "s.py", unit=0.02, limits=Limits(wall=60))
     assert outcome.returncode == 0, outcome.stderr
@@ -325,6 +334,7 @@ def test_a_main_thread_kept_waiting_by_its_own_run_is_not_excused(
     # Its wall is its own 0.2 s of work, the busy neighbour's time on the core beside it, and
     # whatever else the machine ran there (another xdist worker, a busy loop): only the last
     # is excused. Ended threads and processes are known to the clock tick, hence its slack.
-    tick = 1 / os.sysconf("SC_CLK_TCK")
-    assert outcome.waited + 0.2 + hog_cpu <= outcome.wall + tick, (
+    # The zombie and thread cases wait 0.1 s after their neighbour's end, on no core.
+    tick, after = 1 / os.sysconf("SC_CLK_TCK"), 0.1 if neighbour != "child" else 0.0
+    assert outcome.waited + 0.2 + hog_cpu + after <= outcome.wall + tick, (
         outcome.waited, hog_cpu, outcome.wall)
