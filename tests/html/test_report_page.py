@@ -62,7 +62,7 @@ def test_failed_runs_and_checks_are_highlighted(runs: list[Record]) -> None:
     doc = parse(build_page(runs))
     articles = doc.having("article", "run")
     assert ["fail" in a["class"].split() for a in articles] == [
-        r["outcome"] != "passed" for r in runs
+        r["outcome"] == "failed" for r in runs
     ]
     failed = doc.having("li", "fail")
     assert len(failed) == sum(
