@@ -48,15 +48,20 @@ class Outcome:
     """The isolation level in force (see :mod:`.isolation`)."""
     forged: tuple[str, ...] = ()
     """Why the run's records disagree with what the grader observed; empty if they agree."""
-    waited: float = 0.0
-    """Seconds the main process waited for a core while it ran, as the grader read it: the
-    machine's, not the script's, so the upper time bounds forgive it."""
     samples: tuple[tuple[float, float, float], ...] = ()
     """The grader's looks at the main thread, every few milliseconds: (when, its wait for a
     core so far less what the run's own other threads and processes ran, what it ran)."""
     inner: dict[int, int] = field(default_factory=dict)
     """The pid each process that sent records has in the run's own pid namespace (what the
     script sees), by its pid in the grader's (what intervals and ``main_pid`` hold)."""
+
+    @property
+    def waited(self) -> float:
+        """Seconds the main process waited for a core while it ran, as the grader read it:
+        the machine's, not the script's, so the upper time bounds forgive it."""
+        if not self.samples:
+            return 0.0
+        return max(0.0, self.samples[-1][1] - self.samples[0][1])
 
     def main_thread_between(self, begin: float, end: float) -> tuple[float, float]:
         """Seconds the main thread waited for a core (as in ``samples``) and ran, from

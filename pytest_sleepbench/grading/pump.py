@@ -92,16 +92,6 @@ class Pump:
             self._main = os.pidfd_open(messages[0].pid)
             selector.register(self._main, selectors.EVENT_READ, "main")
 
-    @property
-    def waited(self) -> float:
-        """Seconds the main thread waited for a core from the main process's first record to
-        the grader's last look before it ended, less what the run's own other threads and
-        processes ran meanwhile (they may have kept it waiting): time the machine, not the
-        script, took from it."""
-        if not self.samples:
-            return 0.0
-        return max(0.0, self.samples[-1][1] - self.samples[0][1])
-
     def _sample_waits(self, run: procs.RunProcs) -> None:
         messages = self.channel.messages
         if not messages or self.exit is not None or self._gave_away:

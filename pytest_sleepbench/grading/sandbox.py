@@ -227,7 +227,7 @@ def _supervise(
                               births=pump.births)
     outcome.forged = tuple(corroborate(outcome.recording, observation))
     outcome.inner = dict(pump.inner)
-    outcome.waited, outcome.samples = pump.waited, tuple(pump.samples)
+    outcome.samples = tuple(pump.samples)
     outcome.recording.forged = outcome.forged
     # Tracebacks name the private copy the script ran in; a student knows the file by its
     # path in the submission.

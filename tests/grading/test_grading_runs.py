@@ -301,12 +301,17 @@ def test_the_time_the_machine_kept_the_main_thread_from_a_core_is_counted(
               .replace("NICE", str(nice)))
     folder = submission(tmp_path / "pinned", {"s.py": script})
     hog = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{core}}})"
-                            "\nwhile True: pass"])
+                            "\nprint('pinned', flush=True)\nwhile True: pass"],
+                           stdout=subprocess.PIPE, text=True)
     try:
+        # Busy on that core before the run starts, not still starting up elsewhere.
+        assert hog.stdout is not None and hog.stdout.readline() == "pinned\n"
         outcome = run_script(folder, "s.py", unit=0.02, limits=Limits(wall=60))
     finally:
         hog.kill()
         hog.wait()
+        if hog.stdout is not None:
+            hog.stdout.close()
     assert outcome.returncode == 0, outcome.stderr
     if nice:
         # It gave its share of the core away itself: its wait is its own doing.
