@@ -302,7 +302,7 @@ def test_the_time_the_machine_kept_the_main_thread_from_a_core_is_counted(
     folder = submission(tmp_path / "pinned", {"s.py": script})
     hog = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{core}}})"
                             "\nprint('pinned', flush=True)\nwhile True: pass"],
-                           stdout=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         # Busy on that core before the run starts, not still starting up elsewhere.
         assert hog.stdout is not None and hog.stdout.readline() == "pinned\n"
@@ -318,7 +318,11 @@ def test_the_time_the_machine_kept_the_main_thread_from_a_core_is_counted(
         assert outcome.waited == 0.0 and not outcome.samples, outcome.waited
     else:
         # Sharing its core with a busy loop for 0.2 s of its own work, it waited about as
-        # long.
+        # long: the kernel shares a core evenly between sessions (autogroups), and each of
+        # the two is alone in its own. In the test's session, the loop would share one
+        # weight with whatever else that session runs on the other core, and the script
+        # would wait far less. The grader misses only the wait of the start-up before its
+        # first look, which comes before the pin; half the share is left to spare for it.
         assert 0.1 < outcome.waited < outcome.wall, outcome.waited
 
 
