@@ -152,3 +152,44 @@ def test_workers_ready_at_once_whose_tasks_took_turns_fail() -> None:
                  [0.2, 0.2], owed=2, stagger=0.009)
     m = dataclasses.replace(m, held_back=False)
     assert judge.overlap(m).kind is Kind.FAIL
+
+
+def _thread_pool(launches: Sequence[tuple[float, float]]) -> Measurement:
+    """Two 20 ms tasks that one thread of the main process ran back to back, as a thread pool
+    does when the second is submitted after the first has ended: threads stamp no readiness,
+    so only the launches can tell whose doing that was."""
+    tasks = (Interval(0, 0.02, 1, 0.095, 0.115), Interval(1, 0.02, 1, 0.115, 0.135))
+    return Measurement(durations=(0.02, 0.02), tasks=tasks, owed_workers=2, tolerance=TOL,
+                       stagger=0.004, held_back=False, launches=tuple(launches), unit=0.02)
+
+
+def test_a_launch_the_machine_kept_from_a_core_past_the_first_task_is_not_the_codes() -> None:
+    # Submitted at 94 ms and 115 ms; the main thread waited 19 ms for a core in between.
+    verdict = judge.overlap(_thread_pool([(0.094, 0.0), (0.115, 0.019)]))
+    assert verdict.kind is Kind.UNSHOWN
+    assert verdict.title == "the main process waited for a core while it launched the tasks"
+    assert "19 ms late for want of a core" in verdict.observed
+    assert verdict.needs_unit == pytest.approx(2 * (0.019 + TOL) / 1.0)
+
+
+@pytest.mark.parametrize("launches", [
+    # The same late launch with the main thread on a core all the while: its own doing.
+    [(0.094, 0.0), (0.115, 0.0)],
+    # Waited for a core, but not for long enough to explain the launch's lateness.
+    [(0.094, 0.0), (0.115, 0.008)],
+    # Both launched before the first task ended, and still one after the other: a lock.
+    [(0.090, 0.0), (0.091, 0.0)],
+])
+def test_a_launch_the_machine_does_not_explain_leaves_a_missing_overlap_failed(
+    launches: list[tuple[float, float]],
+) -> None:
+    verdict = judge.overlap(_thread_pool(launches))
+    assert verdict.kind is Kind.FAIL
+    assert verdict.observed.endswith("the tasks ran one after another")
+
+
+def test_a_launch_delay_excuses_nothing_where_the_launches_were_not_watched_or_held_back(
+) -> None:
+    late = _thread_pool([(0.094, 0.0), (0.115, 0.019)])
+    assert judge.overlap(dataclasses.replace(late, held_back=None)).kind is Kind.FAIL
+    assert judge.overlap(dataclasses.replace(late, held_back=True)).kind is Kind.FAIL

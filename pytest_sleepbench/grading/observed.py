@@ -180,9 +180,17 @@ class Observed:
             starts={pid: ready[pid] for pid in pids if pid in ready},
             origin=self.origin,
             held_back=any(t > first_wait for t in rec.launches) if rec.launches else None,
+            launches=self.launches_kept(),
             single_use=self.pattern in PROCESS_PATTERNS,
             unit=self.unit,
         )
+
+    def launches_kept(self) -> tuple[tuple[float, float], ...]:
+        """Each launch, with the main thread's wait for a core since the first, as the
+        grader's own looks at it saw (never what the script says of itself)."""
+        launches = sorted(self.outcome.recording.launches)
+        return tuple((at, self.outcome.main_thread_between(launches[0], at)[0])
+                     for at in launches)
 
 
 def per_task(tasks: Sequence[Interval], unit: float) -> tuple[float, ...]:

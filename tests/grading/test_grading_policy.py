@@ -286,3 +286,30 @@ def test_sleeps_spread_by_a_main_process_that_worked_between_the_starts_still_fa
     outside = [(0.0, 0.0, 0.010), (0.002, 0.036, 0.0105), (0.042, 0.036, 0.0115),
                (0.07, 0.072, 0.012)]
     assert timing(_launched_late(outside), CAL, TOL, 0.01, 1).status == "fail"
+
+
+def _threads_back_to_back(samples: Sequence[tuple[float, float, float]]) -> Observed:
+    """Two tasks one thread of the main process ran back to back, the second submitted just
+    as the first ended: a thread pool hands it to the thread already free."""
+    run = _pool_run({}, [(MAIN, 0.002), (MAIN, 0.002 + UNIT)], size=2, named=[])
+    recording = dataclasses.replace(run.outcome.recording, pools=[],
+                                    launches=[0.001, 0.002 + UNIT])
+    outcome = dataclasses.replace(run.outcome, recording=recording, samples=tuple(samples))
+    return dataclasses.replace(run, outcome=outcome)
+
+
+def test_a_submission_the_machine_kept_the_main_thread_from_making_in_time_is_not_judged(
+) -> None:
+    alone = overlap(_threads_back_to_back([]), CAL, TOL, 1)
+    assert alone.status == "fail", alone.message
+    assert "the tasks ran one after another" in alone.message
+    # The grader saw the main thread wait for a core all but 1 ms of the time between the
+    # two submissions, running none of it.
+    launch = 0.002 + UNIT
+    kept = [(0.0, 0.0, 0.01), (launch, launch - 0.002, 0.01), (launch + 0.01, launch, 0.011)]
+    check = overlap(_threads_back_to_back(kept), CAL, TOL, 1)
+    assert check.status == "skip", check.message
+    assert "the main process waited for a core while it launched the tasks" in check.message
+    # The same wait seen before the first submission excuses nothing.
+    early = [(0.0, 0.0, 0.01), (0.001, launch - 0.002, 0.01), (launch + 0.01, launch, 0.011)]
+    assert overlap(_threads_back_to_back(early), CAL, TOL, 1).status == "fail"
