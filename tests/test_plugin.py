@@ -41,8 +41,7 @@ def test_the_examples_of_the_readme_pass(pytester: pytest.Pytester) -> None:
     # fails the examples.
     unshown = outcomes.get("inconclusive", 0)
     assert (outcomes.get("passed", 0) + unshown, outcomes.get("failed", 0)) == (3, 0), outcomes
-    # "inconclusive" overruns its column, so only one space may follow it.
-    verdict = "*" if unshown else "pass   passed "
+    verdict = "*" if unshown else "pass         passed "
     result.stdout.fnmatch_lines([
         "sleepbench: unit 0.02s, start method *, tolerance auto",
         "collected 3 items",
@@ -50,7 +49,7 @@ def test_the_examples_of_the_readme_pass(pytester: pytest.Pytester) -> None:
         "*sleepbench runs*",
         f"map *5 *0.100s *s  {verdict} *::test_map_keeps_input_order*",
         f"as_completed *2 *0.160s *s  {verdict} *::test_completion_order*",
-        "probe *4 *- *s  pass   passed  *::test_my_code_really_overlaps*",
+        "probe *4 *- *s  pass         passed  *::test_my_code_really_overlaps*",
     ])
 
 
@@ -406,7 +405,7 @@ def test_the_summary_tells_a_runs_verdict_from_its_tests_outcome(
     """)
     result = pytester.runpytest("--sleepbench-unit=0.01")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["serial *fail   passed  *::test_expects_the_failure",
+    result.stdout.fnmatch_lines(["serial *fail         passed  *::test_expects_the_failure",
                                  "calibration: * (start*"])
 
 

@@ -130,7 +130,7 @@ class SessionPlugin:
         tr.section("sleepbench runs")
         # The test id goes last, where a long one can run on without pushing the columns.
         tr.write_line(f"{'pattern':<13} {'W':>3} {'model':>8} {'measured':>9}  "
-                      f"{'checks':<6} {'test':<7} id")
+                      f"{'checks':<12} {'test':<7} id")
         for r in records:
             expected = r.get("expected_wall")
             model = "-" if expected is None else f"{expected:.3f}s"
@@ -140,7 +140,7 @@ class SessionPlugin:
                 again += f" (unit scaled up from {units[0]:g}s)"
             tr.write_line(
                 f"{r.get('pattern', '?'):<13} {r.get('workers', '-')!s:>3} {model:>8} "
-                f"{r.get('wall', 0.0):>8.3f}s  {_verdict(r):<6} {r.get('outcome', '?'):<7} "
+                f"{r.get('wall', 0.0):>8.3f}s  {_verdict(r):<12} {r.get('outcome', '?'):<7} "
                 f"{r.get('nodeid', '')}{again}"
             )
         calibrations = sorted({r["calibration"] for r in records if r.get("calibration")})
