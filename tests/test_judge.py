@@ -154,42 +154,46 @@ def test_workers_ready_at_once_whose_tasks_took_turns_fail() -> None:
     assert judge.overlap(m).kind is Kind.FAIL
 
 
-def _thread_pool(launches: Sequence[tuple[float, float]]) -> Measurement:
+def _thread_pool(launches: Sequence[tuple[float, float, float]]) -> Measurement:
     """Two 20 ms tasks that one thread of the main process ran back to back, as a thread pool
     does when the second is submitted after the first has ended: threads stamp no readiness,
-    so only the launches can tell whose doing that was."""
+    so only the launches can tell whose doing that was. Each launch is (when, the main
+    thread's wait for a core from the first task's start, what it ran meanwhile)."""
     tasks = (Interval(0, 0.02, 1, 0.095, 0.115), Interval(1, 0.02, 1, 0.115, 0.135))
     return Measurement(durations=(0.02, 0.02), tasks=tasks, owed_workers=2, tolerance=TOL,
                        stagger=0.004, held_back=False, launches=tuple(launches), unit=0.02)
 
 
 def test_a_launch_the_machine_kept_from_a_core_past_the_first_task_is_not_the_codes() -> None:
-    # Submitted at 94 ms and 115 ms; the main thread waited 19 ms for a core in between.
-    verdict = judge.overlap(_thread_pool([(0.094, 0.0), (0.115, 0.019)]))
+    # Submitted at 94 ms and 115 ms; the main thread waited 19 ms for a core after the first
+    # task began, running 1 ms: without the wait, the second was in time to overlap it.
+    verdict = judge.overlap(_thread_pool([(0.094, 0.0, 0.0), (0.115, 0.019, 0.001)]))
     assert verdict.kind is Kind.UNSHOWN
     assert verdict.title == "the main process waited for a core while it launched the tasks"
-    assert "19 ms late for want of a core" in verdict.observed
+    assert "after the main process had waited 19 ms for a core" in verdict.observed
     assert verdict.needs_unit == pytest.approx(2 * (0.019 + TOL) / 1.0)
 
 
 @pytest.mark.parametrize("launches", [
-    # The same late launch with the main thread on a core all the while: its own doing.
-    [(0.094, 0.0), (0.115, 0.0)],
-    # Waited for a core, but not for long enough to explain the launch's lateness.
-    [(0.094, 0.0), (0.115, 0.008)],
-    # Both launched before the first task ended, and still one after the other: a lock.
-    [(0.090, 0.0), (0.091, 0.0)],
+    # The same wait, but the main thread also ran 15 ms, more than a launch takes: a spin by
+    # the clock would have kept the launch that late on an idle machine too.
+    [(0.094, 0.0, 0.0), (0.115, 0.019, 0.015)],
+    # Waited for a core, but too briefly: without the wait it was still too late.
+    [(0.094, 0.0, 0.0), (0.115, 0.004, 0.0)],
+    # Both launched in time, and still one after the other: a lock, whatever the waits.
+    [(0.090, 0.0, 0.0), (0.091, 0.001, 0.0)],
+    # Another launch in time (a thread started for nothing) makes the two owed: the late
+    # one then explains nothing.
+    [(0.050, 0.0, 0.0), (0.094, 0.0, 0.0), (0.115, 0.019, 0.001)],
 ])
 def test_a_launch_the_machine_does_not_explain_leaves_a_missing_overlap_failed(
-    launches: list[tuple[float, float]],
+    launches: list[tuple[float, float, float]],
 ) -> None:
     verdict = judge.overlap(_thread_pool(launches))
     assert verdict.kind is Kind.FAIL
     assert verdict.observed.endswith("the tasks ran one after another")
 
 
-def test_a_launch_delay_excuses_nothing_where_the_launches_were_not_watched_or_held_back(
-) -> None:
-    late = _thread_pool([(0.094, 0.0), (0.115, 0.019)])
+def test_a_launch_delay_excuses_nothing_where_the_launches_were_not_watched() -> None:
+    late = _thread_pool([(0.094, 0.0, 0.0), (0.115, 0.019, 0.001)])
     assert judge.overlap(dataclasses.replace(late, held_back=None)).kind is Kind.FAIL
-    assert judge.overlap(dataclasses.replace(late, held_back=True)).kind is Kind.FAIL

@@ -185,12 +185,13 @@ class Observed:
             unit=self.unit,
         )
 
-    def launches_kept(self) -> tuple[tuple[float, float], ...]:
-        """Each launch, with the main thread's wait for a core since the first, as the
-        grader's own looks at it saw (never what the script says of itself)."""
-        launches = sorted(self.outcome.recording.launches)
-        return tuple((at, self.outcome.main_thread_between(launches[0], at)[0])
-                     for at in launches)
+    def launches_kept(self) -> tuple[tuple[float, float, float], ...]:
+        """Each launch, with what the main thread waited for a core and ran from the first
+        task's start to it, as the grader's own looks at it saw (never what the script says
+        of itself)."""
+        first = min((i.start for i in self.tasks), default=0.0)
+        return tuple((at, *self.outcome.main_thread_between(first, at))
+                     for at in sorted(self.outcome.recording.launches))
 
 
 def per_task(tasks: Sequence[Interval], unit: float) -> tuple[float, ...]:

@@ -303,13 +303,16 @@ def test_a_submission_the_machine_kept_the_main_thread_from_making_in_time_is_no
     alone = overlap(_threads_back_to_back([]), CAL, TOL, 1)
     assert alone.status == "fail", alone.message
     assert "the tasks ran one after another" in alone.message
-    # The grader saw the main thread wait for a core all but 1 ms of the time between the
-    # two submissions, running none of it.
+    # The grader saw the main thread wait for a core nearly all the time from the first
+    # task's start to the second submission, running none of it.
     launch = 0.002 + UNIT
     kept = [(0.0, 0.0, 0.01), (launch, launch - 0.002, 0.01), (launch + 0.01, launch, 0.011)]
     check = overlap(_threads_back_to_back(kept), CAL, TOL, 1)
     assert check.status == "skip", check.message
     assert "the main process waited for a core while it launched the tasks" in check.message
-    # The same wait seen before the first submission excuses nothing.
+    # The same wait seen before the first task began excuses nothing.
     early = [(0.0, 0.0, 0.01), (0.001, launch - 0.002, 0.01), (launch + 0.01, launch, 0.011)]
     assert overlap(_threads_back_to_back(early), CAL, TOL, 1).status == "fail"
+    # Nor does one beside 11 ms the main thread ran itself, more than a launch takes.
+    spun = [(0.0, 0.0, 0.0), (launch, launch - 0.004, 0.012), (launch + 0.01, launch, 0.013)]
+    assert overlap(_threads_back_to_back(spun), CAL, TOL, 1).status == "fail"
