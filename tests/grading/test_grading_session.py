@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from grading_support import EXAMPLES, FAST, copy_reference, submission
+from grading_support import EXAMPLES, FAST, copy_reference, order_shown, submission
 
 # The checks each example submission fails, per exercise; any exercise not listed is missing.
 # A serial run in disguise may also miss the upper time bound, depending on the unit and the
@@ -61,7 +61,10 @@ def test_examples_graded_under_xdist_with_every_report(pytester: pytest.Pytester
     for name, fails in EXPECTED_FAILS.items():
         for ex in subs[name]["exercises"]:
             got = {c["name"] for c in ex["checks"] if c["status"] == "fail"}
-            if ex["id"] in fails:
+            if name == "wrong_order" and ex["id"] == "ex3_2" and not order_shown(ex):
+                # Ended in submission order: its mistake had nothing to show in.
+                assert got <= fails[ex["id"]], ex["checks"]
+            elif ex["id"] in fails:
                 assert fails[ex["id"]] <= got <= fails[ex["id"]] | _MAYBE[name], (
                     name, ex["id"], ex["checks"])
                 assert 0 <= ex["score"] < ex["max_score"]
@@ -89,7 +92,7 @@ def test_examples_graded_under_xdist_with_every_report(pytester: pytest.Pytester
                                            "output", "visibility"}
 
     junit = ET.parse(pytester.path / "out/junit.xml").getroot()
-    case = next(c for c in junit.iter("testcase") if c.get("name") == "ex3_2"
+    case = next(c for c in junit.iter("testcase") if c.get("name") == "ex3_3"
                 and "wrong_order" in (c.get("classname") or ""))
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert props["max_score"] == "10.0" and float(props["score"] or 0) < 10
@@ -100,8 +103,13 @@ def test_failure_message_explains_with_a_timeline(pytester: pytest.Pytester) -> 
     _assignment(pytester)
     result = pytester.runpytest_subprocess(
         "--sleepbench-grade=subs", "--sleepbench-assignment=assignment.toml", "-k", "ex3_2",
-        "-p", "no:cacheprovider",
+        "--sleepbench-json=grades.json", "-p", "no:cacheprovider",
     )
+    doc = json.loads((pytester.path / "grades.json").read_text())
+    entry = next(e for e in doc["submissions"][0]["exercises"] if e["id"] == "ex3_2")
+    if not order_shown(entry):
+        pytest.skip("the machine ended the tasks in the order the script reads them, so its "
+                    "mistake had nothing to show in")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*order: results were not received in completion order",
