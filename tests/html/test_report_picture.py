@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from report_data import Record, real_record
 
-from pytest_sleepbench.report.records import record_picture, with_model
+from pytest_sleepbench.report.records import record_intervals, record_picture, with_model
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,9 @@ def test_expected_makespan_is_marked_in_its_column(records: dict[str, Record]) -
     axis = next(line for line in lines if "+--" in line)
     column = axis.index("^")
     bars = [line for line in lines if "|" in line]
-    assert len(bars) == 2
+    # A row per process that ran a task: as many as the pool's workers took tasks, which
+    # depends on the machine's cores and on how soon each worker was ready.
+    assert len(bars) == len({i.pid for i in record_intervals(record)}) >= 1
     # The marker is drawn before the bars, so each row shows it where no bar covers it.
     for bar in bars:
         assert bar[column] in ":=]0123456789"
