@@ -302,15 +302,18 @@ def _process_clock(pid: int) -> float | None:
         return None
 
 
-def fair_share(pid: int) -> bool:
+def fair_share(pid: int) -> bool | None:
     """Whether the main thread of ``pid`` asks the scheduler for no less than a default
     process gets (nice 0 or less, the normal class): a process that gave its share away
-    waits for a core on a busy machine by its own choice."""
+    waits for a core on a busy machine by its own choice. None once the kernel no longer
+    says: a process reaped since the last look gave nothing away."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             fields = handle.read().rsplit(b")", 1)[-1].split()
         return int(fields[16]) <= 0 and int(fields[38]) == os.SCHED_OTHER
-    except (OSError, ValueError, IndexError):
+    except OSError:
+        return None
+    except (ValueError, IndexError):
         return False
 
 

@@ -100,7 +100,11 @@ class Pump:
         times = procs.main_thread(main)
         if times is None:
             return
-        if not procs.fair_share(main):
+        share = procs.fair_share(main)
+        if share is None:
+            # Reaped between the two reads: what was seen of it stands.
+            return
+        if not share:
             # A main thread that lowered its own priority waits for a core on a busy machine
             # by its own choice, and cannot raise it again (RLIMIT_NICE is 0): none forgiven.
             self._gave_away = True

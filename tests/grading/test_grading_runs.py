@@ -22,6 +22,7 @@ from grading_support import (
     submission,
 )
 
+from pytest_sleepbench.grading import procs
 from pytest_sleepbench.grading.assignment import AssignmentError, load, parse
 from pytest_sleepbench.grading.checks import Check
 from pytest_sleepbench.grading.grade import discover, grade_exercise, score
@@ -326,6 +327,28 @@ def test_the_time_the_machine_kept_the_main_thread_from_a_core_is_counted(
         # would wait far less. The grader misses only the wait of the start-up before its
         # first look, which comes before the pin; half the share is left to spare for it.
         assert 0.1 < outcome.waited < outcome.wall, outcome.waited
+
+
+def test_a_process_reaped_between_two_looks_gave_nothing_away() -> None:
+    # The grader reads a main thread's wait for a core, then its priority. A main process
+    # reaped between the two reads once counted as one that lowered its own priority, which
+    # erased every look at its wait and forgave none of it: about one run in twenty of the
+    # test above, the grader being slow to read on the loaded core.
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    assert procs.fair_share(ended.pid) is None
+    assert procs.fair_share(os.getpid()) is True
+    niced = subprocess.Popen(
+        [sys.executable, "-c", "import os, time; os.nice(5); print(1, flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert niced.stdout is not None and niced.stdout.readline() == "1\n"
+        assert procs.fair_share(niced.pid) is False
+    finally:
+        niced.kill()
+        niced.wait()
+        if niced.stdout is not None:
+            niced.stdout.close()
 
 
 @needs_root
