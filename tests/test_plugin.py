@@ -122,7 +122,9 @@ def test_marker_beats_command_line_beats_ini(pytester: pytest.Pytester) -> None:
             expected = float(pytestconfig.getoption("sleepbench_unit") or 0.03)
             assert (sleepbench.unit, sleepbench.start_method) == (expected, "spawn")
 
-        @pytest.mark.sleepbench("serial", [1], unit=0.01, start_method="fork")
+        # Only where the settings come from is tested: a 10 ms run's timing is not, which a
+        # loaded machine may leave unshown (a sleep woken 10 ms late, twice).
+        @pytest.mark.sleepbench("serial", [1], unit=0.01, start_method="fork", check=False)
         def test_marker(sleepbench_run):
             assert (sleepbench_run.unit, sleepbench_run.start_method) == (0.01, "fork")
     """)
@@ -397,7 +399,7 @@ def test_a_marker_on_one_parametrized_case_runs_only_that_case(
     pytester.makepyfile("""
         import pytest
 
-        marked = pytest.param(1, marks=pytest.mark.sleepbench("serial", [1]))
+        marked = pytest.param(1, marks=pytest.mark.sleepbench("serial", [1], check=False))
 
         @pytest.mark.parametrize("n", [marked, 2])
         def test_some_marked(request, n):
