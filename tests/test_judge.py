@@ -194,6 +194,16 @@ def test_a_launch_the_machine_does_not_explain_leaves_a_missing_overlap_failed(
     assert verdict.observed.endswith("the tasks ran one after another")
 
 
+def test_what_a_launch_may_run_is_its_cpu_time_not_a_start_up_the_load_stretched() -> None:
+    # Workers that took 12 ms each to start (a loaded machine) do not make 12 ms the main
+    # thread ran beside its wait a launch: one launch costs it about a millisecond of CPU.
+    spun = dataclasses.replace(_thread_pool([(0.094, 0.0, 0.0), (0.115, 0.019, 0.012)]),
+                               stagger=0.012, launch=0.001)
+    assert judge.overlap(spun).kind is Kind.FAIL
+    cheap = dataclasses.replace(spun, launches=((0.094, 0.0, 0.0), (0.115, 0.019, 0.006)))
+    assert judge.overlap(cheap).kind is Kind.UNSHOWN
+
+
 def test_a_launch_delay_excuses_nothing_where_the_launches_were_not_watched() -> None:
     late = _thread_pool([(0.094, 0.0, 0.0), (0.115, 0.019, 0.001)])
     assert judge.overlap(dataclasses.replace(late, held_back=None)).kind is Kind.FAIL

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import statistics
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,10 @@ class Calibration:
     start_method: str
     startup: float
     """Cost of one process start when several are started in a loop and joined."""
+    launch: float
+    """CPU time the starting thread itself spends on one start (a ``fork``, or handing the
+    child its interpreter): what a parent runs between two starts when it does nothing else.
+    A wait for a core does not count in it, so load does not inflate it as it does ``startup``."""
     pool: float
     """Cost of a one-worker ``ProcessPoolExecutor`` running one empty task, start to shutdown."""
     jitter: float
@@ -62,14 +67,17 @@ def _noop() -> None:
     return None
 
 
-def _startup(ctx: multiprocessing.context.BaseContext) -> float:
+def _startup(ctx: multiprocessing.context.BaseContext) -> tuple[float, float]:
+    """Wall time per start, start to join, and the starting thread's CPU time per start."""
     begin = now()
     procs = [ctx.Process(target=_noop) for _ in range(_STARTS)]  # type: ignore[attr-defined]
+    cpu = time.thread_time()
     for p in procs:
         p.start()
+    launch = time.thread_time() - cpu
     for p in procs:
         p.join()
-    return (now() - begin) / _STARTS
+    return (now() - begin) / _STARTS, launch / _STARTS
 
 
 def _pool(ctx: multiprocessing.context.BaseContext) -> float:
@@ -90,7 +98,9 @@ def calibrate(start_method: str) -> Calibration:
     # The median of a few rounds: one round that a neighbour slowed (another xdist worker
     # booting interpreters) would otherwise set every margin of the session; a run slowed
     # the same way gets the one repeat, with a fresh calibration, instead.
-    startup = statistics.median(_startup(ctx) for _ in range(_ROUNDS))
+    starts = [_startup(ctx) for _ in range(_ROUNDS)]
+    startup = statistics.median(wall for wall, _ in starts)
+    launch = statistics.median(cpu for _, cpu in starts)
     pool_cost = statistics.median(_pool(ctx) for _ in range(_ROUNDS))
 
     overshoots = []
@@ -101,6 +111,7 @@ def calibrate(start_method: str) -> Calibration:
     return Calibration(
         start_method=start_method,
         startup=startup,
+        launch=launch,
         pool=pool_cost,
         jitter=jitter,
         cores=available_cores(),

@@ -101,6 +101,10 @@ class Measurement:
     tolerance: float
     stagger: float = 0.0
     """Seconds by which each further worker may be ready later than the one before."""
+    launch: float = 0.0
+    """CPU seconds the main thread spends on one launch (calibrated): unlike the stagger,
+    which is wall time and grows with the load, this is what a parent that only launches runs
+    per launch on a busy machine too."""
     starts: Mapping[int, tuple[float | None, float]] = field(default_factory=dict)
     """Each worker process's (born, ready), by pid: when it was created, where the system
     says, and when it could first run; empty when nobody stamped it."""
@@ -311,9 +315,24 @@ def _launches_kept(m: Measurement, want: int) -> float:
     in_time = sum(1 for launch in m.launches if launch[0] < deadline)
     if in_time >= want:
         return 0.0
+    first = min(i.start for i in m.tasks)
     excused = [kept for at, kept, ran in m.launches
-               if at >= deadline and at - kept < deadline and ran <= m.stagger + m.tolerance]
+               if at >= deadline and at - kept < deadline
+               and ran <= launching(m, max(want, _made(m, first, at)))]
     return max(excused) if in_time + len(excused) >= want else 0.0
+
+
+def _made(m: Measurement, begin: float, end: float) -> int:
+    return sum(1 for at, _, _ in m.launches if begin <= at <= end)
+
+
+def launching(m: Measurement, launches: int) -> float:
+    """The most CPU time a main thread that makes ``launches`` launches (a ``fork``, a
+    spawned interpreter, a thread) can run doing only that: each the calibrated launch, and
+    one tolerance for the observer's looks, which are interpolated between samples. The
+    calibrated start-up will not do: it is wall time, which load stretches until a spin by
+    the clock between two starts fits inside it."""
+    return max(launches, 1) * m.launch + m.tolerance
 
 
 def parallel(m: Measurement) -> Verdict:

@@ -188,6 +188,7 @@ class Measured:
             owed_workers=owed_workers,
             tolerance=self.tolerance,
             stagger=STAGGER * self.calibration.startup,
+            launch=self.calibration.launch,
             starts=self.starts,
             origin=self.origin,
             held_back=self.held_back,

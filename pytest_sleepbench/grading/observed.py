@@ -177,6 +177,7 @@ class Observed:
                                                                 self.strands, 1),
             tolerance=tolerance,
             stagger=allowance(self, calibration, xdist_workers),
+            launch=calibration.launch,
             starts={pid: ready[pid] for pid in pids if pid in ready},
             origin=self.origin,
             held_back=any(t > first_wait for t in rec.launches) if rec.launches else None,

@@ -156,7 +156,7 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
         # those margins add under load).
         measured = o.measurement(calibration, tolerance, xdist_workers)
         staggered = rules.machine_schedule(measured, max(o.strands, 1))
-        kept = _kept_from_launching(o, measured.stagger + tolerance)
+        kept = _kept_from_launching(o, measured)
         allowed = staggered.makespan + tolerance * (staggered.chain + 2) + kept
         span = max(i.end for i in o.tasks) - min(i.start for i in o.tasks)
         spread = rules.wall(
@@ -189,15 +189,17 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
             wall=o.wall)))
 
 
-def _kept_from_launching(o: Observed, per_start: float) -> float:
+def _kept_from_launching(o: Observed, m: Measurement) -> float:
     """Seconds the machine kept the main thread from a core between the first task's start
     and the last one's, which the sleeps' spread then forgives. Only while the main thread
-    ran no more than starting its workers takes: one that works between the starts (a spin
-    by the clock) waits for a core on a busy machine too, for as long as it chose to hold
-    its children back."""
+    ran no more than launching its workers and tasks takes (see ``rules.launching``): one
+    that works between the starts (a spin by the clock) waits for a core on a busy machine
+    too, for as long as it chose to hold its children back."""
     starts = [i.start for i in o.tasks]
-    kept, ran = o.outcome.main_thread_between(min(starts), max(starts))
-    return kept if ran <= max(o.workers, 1) * per_start else 0.0
+    begin, end = min(starts), max(starts)
+    kept, ran = o.outcome.main_thread_between(begin, end)
+    made = sum(1 for at in o.outcome.recording.launches if begin <= at <= end)
+    return kept if ran <= rules.launching(m, max(o.workers, made + 1)) else 0.0
 
 
 def _unlike_the_model(o: Observed) -> Check | None:

@@ -158,7 +158,7 @@ def test_what_is_owed_comes_from_the_grader_not_the_script() -> None:
 
 
 # Runs made by hand, on the clock of a machine that starts a process in 2 ms.
-CAL = Calibration("fork", startup=0.002, pool=0.01, jitter=0.0001, cores=2)
+CAL = Calibration("fork", startup=0.002, launch=0.0005, pool=0.01, jitter=0.0001, cores=2)
 TOL = 0.005
 MAIN = 1
 UNIT = 0.02
@@ -286,6 +286,20 @@ def test_sleeps_spread_by_a_main_process_that_worked_between_the_starts_still_fa
     outside = [(0.0, 0.0, 0.010), (0.002, 0.036, 0.0105), (0.042, 0.036, 0.0115),
                (0.07, 0.072, 0.012)]
     assert timing(_launched_late(outside), CAL, TOL, 0.01, 1).status == "fail"
+
+
+def test_a_spin_between_the_starts_is_not_excused_by_start_ups_the_load_made_slow() -> None:
+    # One core shared with a neighbour: a 40 ms spin by the clock runs 20 ms and waits 20.
+    # Start-ups that the load stretched to 10 ms do not make those 20 ms of work a launch:
+    # what the main thread runs per start is CPU time, and the load does not stretch that.
+    loaded = dataclasses.replace(CAL, startup=0.01)
+    spun = [(0.0, 0.0, 0.010), (0.002, 0.0, 0.0105), (0.042, 0.02, 0.0305), (0.07, 0.02, 0.031)]
+    check = timing(_launched_late(spun), loaded, TOL, 0.01, 1)
+    assert check.status == "fail"
+    assert "the tasks' sleeps took more time than the schedule allows" in check.message
+    # The same wait beside a main thread that ran 1 ms is the machine's, and forgiven.
+    kept = [(0.0, 0.0, 0.010), (0.002, 0.0, 0.0105), (0.042, 0.02, 0.0115), (0.07, 0.02, 0.012)]
+    assert timing(_launched_late(kept), loaded, TOL, 0.01, 1).status == "pass"
 
 
 def _threads_back_to_back(samples: Sequence[tuple[float, float, float]]) -> Observed:
