@@ -329,9 +329,9 @@ def _made(m: Measurement, begin: float, end: float) -> int:
 def launching(m: Measurement, launches: int) -> float:
     """The most CPU time a main thread that makes ``launches`` launches (a ``fork``, a
     spawned interpreter, a thread) can run doing only that: each the calibrated launch, and
-    one tolerance for the observer's looks, which are interpolated between samples. The
-    calibrated start-up will not do: it is wall time, which load stretches until a spin by
-    the clock between two starts fits inside it."""
+    one tolerance for the little else such a thread runs (a print, the records an observer
+    asks of it). The calibrated start-up will not do: it is wall time, which load stretches
+    until a spin by the clock between two starts fits inside it."""
     return max(launches, 1) * m.launch + m.tolerance
 
 

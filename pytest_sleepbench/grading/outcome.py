@@ -65,18 +65,28 @@ class Outcome:
 
     def main_thread_between(self, begin: float, end: float) -> tuple[float, float]:
         """Seconds the main thread waited for a core (as in ``samples``) and ran, from
-        ``begin`` to ``end``: read off the grader's looks, straight between two of them, and
-        nothing outside the span they cover."""
+        ``begin`` to ``end``, read off the grader's looks.
+
+        The wait is read straight between the two looks around each end, and nothing outside
+        the span they cover. What it ran counts only between looks inside the span: the
+        looks come every 10 ms, or later on a loaded machine, and the CPU time of one that
+        straddles an end may have been spent outside the span (starting the first worker,
+        say), where it would count against a script that did nothing but launch. A spin
+        between two starts spans many looks, so it shows all the same.
+        """
         if len(self.samples) < 2 or end <= begin:
             return 0.0, 0.0
-        later, earlier = _at(self.samples, end), _at(self.samples, begin)
-        return max(0.0, later[0] - earlier[0]), max(0.0, later[1] - earlier[1])
+        kept = _waited_at(self.samples, end) - _waited_at(self.samples, begin)
+        inside = [ran for when, _, ran in self.samples if begin <= when <= end]
+        ran = inside[-1] - inside[0] if len(inside) >= 2 else 0.0
+        return max(0.0, kept), max(0.0, ran)
 
 
-def _at(samples: tuple[tuple[float, float, float], ...], when: float) -> tuple[float, float]:
+def _waited_at(samples: tuple[tuple[float, float, float], ...], when: float) -> float:
+    """The wait for a core so far at ``when``, straight between the looks around it."""
     when = min(max(when, samples[0][0]), samples[-1][0])
-    for (t0, w0, r0), (t1, w1, r1) in itertools.pairwise(samples):
+    for (t0, w0, _), (t1, w1, _) in itertools.pairwise(samples):
         if t0 <= when <= t1:
             share = (when - t0) / (t1 - t0) if t1 > t0 else 1.0
-            return w0 + share * (w1 - w0), r0 + share * (r1 - r0)
-    return samples[-1][1], samples[-1][2]
+            return w0 + share * (w1 - w0)
+    return samples[-1][1]
