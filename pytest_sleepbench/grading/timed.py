@@ -25,6 +25,7 @@ from ..core.i18n import N_, _, ngettext
 from ..core.judge import Kind, Measurement
 from ..core.lesson import POOL_PATTERNS
 from ..core.model import Schedule, list_schedule
+from ..core.sink import Interval
 from .observed import Check, Observed, per_task, stderr_end
 from .policy import floor
 
@@ -292,13 +293,28 @@ def order(o: Observed, tolerance: float) -> Check:
 
 
 def _schedules_from_starts(o: Observed) -> list[Schedule]:
-    """The list schedules over the workers as they really started. Which free worker takes
-    the next task is a race the executor does not promise, so every pairing of the start
-    times with the workers is one the run may have followed (for up to four workers)."""
+    """The list schedules over the workers as they really started, each task as long as the
+    exercise asks plus what its sleep overran. Which free worker takes the next task is a
+    race the executor does not promise, so every pairing of the start times with the workers
+    is one the run may have followed (for up to four workers)."""
     firsts = sorted(min(i.start for i in o.tasks if i.pid == pid) - o.origin
                     for pid in tl.processes(o.tasks))
     workers = max(len(firsts), 1)
-    durations = [d * o.unit for d in o.durations]
+    over = _overslept(o.tasks)
+    durations = [d * o.unit + over.get(k, 0.0) for k, d in enumerate(o.durations)]
     pairings = itertools.permutations(firsts) if len(firsts) <= 4 else iter([tuple(firsts)])
     return [list_schedule(durations, workers, list(p)) for p in pairings] or [
         list_schedule(durations, workers)]
+
+
+def _overslept(tasks: Sequence[Interval]) -> dict[int, float]:
+    """How much longer than it asked each task's sleep lasted, by task index. A sleep that
+    wakes late waited for a core (the machine's doing) and frees its worker late, which can
+    hand the next task to the other worker and turn the order of two later finishes. The
+    exercise's own durations stay the base: a script that submitted its tasks in another
+    order gains nothing from it, its sleeps overrunning no more than anyone's."""
+    over: dict[int, float] = {}
+    for i in tasks:
+        if i.task is not None:
+            over[i.task] = over.get(i.task, 0.0) + max(0.0, i.elapsed - i.seconds)
+    return over

@@ -22,7 +22,7 @@ from pytest_sleepbench.grading.owed import default_pool, owed
 from pytest_sleepbench.grading.plan import time_limit
 from pytest_sleepbench.grading.policy import DEFAULT_SLEEPS, DEFAULT_WEIGHTS, floor
 from pytest_sleepbench.grading.record import Recording
-from pytest_sleepbench.grading.timed import overlap, timing
+from pytest_sleepbench.grading.timed import order, overlap, timing
 
 #: The checks that carry what each pattern teaches, failing alone.
 LESSON = {"serial": ["uses_processes"], "processes": ["uses_processes", "overlap"],
@@ -336,3 +336,35 @@ def test_a_submission_the_machine_kept_the_main_thread_from_making_in_time_is_no
     straddled = [(0.0, 0.0, 0.001), (launch, launch - 0.002, 0.012),
                  (launch + 0.01, launch, 0.013)]
     assert overlap(_threads_back_to_back(straddled), CAL, TOL, 1).status == "skip"
+
+
+def _as_completed(sleeps: Sequence[tuple[int, float, float]]) -> Observed:
+    """The lesson's ``as_completed`` over two pool workers: task ``k`` (of 5, 4, 3, 2, 1
+    units) slept ``sleeps[k] = (pid, start, end)``, and the results came back as they ended."""
+    asked = (5, 4, 3, 2, 1)
+    intervals = [Interval(k, d * UNIT, pid, start, end)
+                 for k, ((pid, start, end), d) in enumerate(zip(sleeps, asked, strict=True))]
+    rec = Recording(intervals=intervals,
+                    api=["ProcessPoolExecutor", "ProcessPoolExecutor.submit", "as_completed"],
+                    delivered=sorted(range(len(asked)), key=lambda k: sleeps[k][2]),
+                    launches=[0.0005] * len(asked), waits=[0.2], started=0.0, main=MAIN,
+                    pools=[2], pool_workers=[10, 11],
+                    ready={10: (None, 0.001), 11: (None, 0.001)})
+    outcome = Outcome(returncode=0, wall=0.2, origin=0.0, recording=rec, main_pid=MAIN)
+    return Observed.of("as_completed", asked, UNIT, outcome, owed=DEFAULT)
+
+
+def test_a_sleep_that_woke_late_may_turn_the_order_of_later_finishes() -> None:
+    # Worker 10's 5 woke 25 ms late, so worker 11, done with the 4 and the 3, was not first
+    # free: the 2 went to worker 10 after all, and the 1 finished before it. A late wake-up
+    # is the machine's, and the order is the one the executor makes of it.
+    overslept = [(10, 0.002, 0.127), (11, 0.002, 0.082), (11, 0.082, 0.142),
+                 (10, 0.127, 0.167), (11, 0.142, 0.162)]
+    check = order(_as_completed(overslept), TOL)
+    assert check.status == "pass", check.message
+    # The same finishes from a worker that slept the 5 on time and then sat idle for 25 ms
+    # before taking the 2 (a task that waits before it sleeps): that delay is the code's.
+    idled = [(10, 0.002, 0.102), *overslept[1:]]
+    held = order(_as_completed(idled), TOL)
+    assert held.status == "fail"
+    assert "tasks did not finish in an order the schedule allows" in held.message
