@@ -108,8 +108,7 @@ def test_check_judges_order_before_wall_time(bench: Bench) -> None:
 
 
 def _calibration(startup: float = 0.01, pool: float = 0.05, jitter: float = 0.001) -> Calibration:
-    return Calibration("spawn", startup=startup, launch=0.0005, pool=pool, jitter=jitter,
-                       cores=2)
+    return Calibration("spawn", startup=startup, pool=pool, jitter=jitter, cores=2)
 
 
 def test_the_upper_bound_follows_the_documented_formula() -> None:

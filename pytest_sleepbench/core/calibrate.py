@@ -46,15 +46,16 @@ class Calibration:
     start_method: str
     startup: float
     """Cost of one process start when several are started in a loop and joined."""
-    launch: float
-    """CPU time the starting thread itself spends on one start (a ``fork``, or handing the
-    child its interpreter): what a parent runs between two starts when it does nothing else.
-    A wait for a core does not count in it, so load does not inflate it as it does ``startup``."""
     pool: float
     """Cost of a one-worker ``ProcessPoolExecutor`` running one empty task, start to shutdown."""
     jitter: float
     """Worst overshoot of a 1 ms sleep over a short burst of them."""
     cores: int
+    launch: float = 0.0
+    """CPU time the starting thread itself spends on one start (a ``fork``, or handing the
+    child its interpreter): what a parent runs between two starts when it does nothing else.
+    A wait for a core does not count in it, so load does not inflate it as it does ``startup``.
+    Last, and 0 unless measured, so that a calibration built by hand keeps working."""
 
     def describe(self) -> str:
         return (
