@@ -37,6 +37,8 @@ __all__ = [
     "completion_order",
     "fastest_first",
     "input_order",
+    "launched",
+    "launching",
     "machine_schedule",
     "overlap",
     "owed_peak",
@@ -318,11 +320,12 @@ def _launches_kept(m: Measurement, want: int) -> float:
     first = min(i.start for i in m.tasks)
     excused = [kept for at, kept, ran in m.launches
                if at >= deadline and at - kept < deadline
-               and ran <= launching(m, max(want, _made(m, first, at)))]
+               and ran <= launching(m, max(want, launched(m, first, at)))]
     return max(excused) if in_time + len(excused) >= want else 0.0
 
 
-def _made(m: Measurement, begin: float, end: float) -> int:
+def launched(m: Measurement, begin: float, end: float) -> int:
+    """Launches the main process made from ``begin`` to ``end``."""
     return sum(1 for at, _, _ in m.launches if begin <= at <= end)
 
 

@@ -199,7 +199,7 @@ def _kept_from_launching(o: Observed, m: Measurement) -> float:
     starts = [i.start for i in o.tasks]
     begin, end = min(starts), max(starts)
     kept, ran = o.outcome.main_thread_between(begin, end)
-    made = sum(1 for at in o.outcome.recording.launches if begin <= at <= end)
+    made = rules.launched(m, begin, end)
     return kept if ran <= rules.launching(m, max(o.workers, made + 1)) else 0.0
 
 
