@@ -51,6 +51,12 @@ class Outcome:
     samples: tuple[tuple[float, float, float], ...] = ()
     """The grader's looks at the main thread, every few milliseconds: (when, its wait for a
     core so far less what the run's own other threads and processes ran, what it ran)."""
+    threads: dict[int, tuple[tuple[float, float, float, float], ...]] = field(
+        default_factory=dict)
+    """The grader's looks at the main process's other threads, at the same moments, by the
+    id each thread has where the script runs (what its records carry): (when, its wait for
+    a core so far, what it ran, what the rest of the run ran). A thread first seen after the
+    first look starts with one from the look before, when it had done neither."""
     inner: dict[int, int] = field(default_factory=dict)
     """The pid each process that sent records has in the run's own pid namespace (what the
     script sees), by its pid in the grader's (what intervals and ``main_pid`` hold)."""
@@ -80,6 +86,23 @@ class Outcome:
         inside = [ran for when, _, ran in self.samples if begin <= when <= end]
         ran = inside[-1] - inside[0] if len(inside) >= 2 else 0.0
         return max(0.0, kept), max(0.0, ran)
+
+
+    def thread_between(self, tid: int, begin: float, end: float) -> tuple[float, float]:
+        """Seconds thread ``tid`` of the main process waited for a core, less what the rest
+        of the run ran meanwhile, and seconds it ran, from ``begin`` to ``end``.
+
+        Read from the last look at or before ``begin`` to the first at or after ``end``: the
+        kernel adds a wait to a thread's total only once the thread gets its core, so a
+        thread kept from its first run until just before ``end`` shows its wait only at the
+        look after."""
+        looks = self.threads.get(tid, ())
+        if len(looks) < 2 or end <= begin:
+            return 0.0, 0.0
+        first = next((s for s in reversed(looks) if s[0] <= begin), looks[0])
+        last = next((s for s in looks if s[0] >= end), looks[-1])
+        kept = (last[1] - first[1]) - (last[3] - first[3])
+        return max(0.0, kept), max(0.0, last[2] - first[2])
 
 
 def _waited_at(samples: tuple[tuple[float, float, float], ...], when: float) -> float:

@@ -31,6 +31,8 @@ _SIGNALS = {128 + s.value for s in signal.Signals}
 _BATCH = 0.02
 # How often the main process's run-queue total is read while it runs.
 _WAITS = 0.01
+# How many of the main process's other threads are watched.
+_THREADS = 16
 
 
 class Pump:
@@ -53,6 +55,10 @@ class Pump:
         """The grader's looks at the main thread: (when, its wait for a core so far
         less what the run's other threads and processes ran, what it ran), from the main
         process's first record on."""
+        self._threads: dict[int, list[tuple[float, float, float, float]]] = {}
+        self._unfair: set[int] = set()
+        self._last: tuple[float, float] | None = None
+        self._inner_tids: dict[int, int] = {}
 
     @staticmethod
     def now() -> float:
@@ -112,9 +118,34 @@ class Pump:
             return
         ran, wait = times
         others = procs.others_cpu(run, main)
+        threads = procs.other_threads(main, self._threads.keys() | self._unfair, _THREADS)
         # Reaped meanwhile, its CPU, main thread and all, moved into its reaper's total.
-        if procs.main_thread(main) is not None:
-            self.samples.append((now(), wait - others, ran))
+        if procs.main_thread(main) is None:
+            return
+        when, total = now(), others + ran
+        self.samples.append((when, wait - others, ran))
+        for tid, (its_ran, its_wait) in threads.items():
+            if tid in self._unfair or not procs.fair_share(tid):
+                # As the main thread's: a thread that gave its share away waits by choice.
+                self._unfair.add(tid)
+                self._threads.pop(tid, None)
+                continue
+            series = self._threads.setdefault(tid, [])
+            if not series:
+                # Its id where the script runs, read while it lives: what its records carry.
+                inner = procs.inner_pid(tid) if self.namespaced else tid
+                self._inner_tids[tid] = -1 if inner is None else inner
+                if self._last is not None:
+                    # New since the last look, when it had neither run nor waited.
+                    series.append((self._last[0], 0.0, 0.0, self._last[1]))
+            series.append((when, its_wait, its_ran, total - its_ran))
+        self._last = when, total
+
+    def threads(self) -> dict[int, tuple[tuple[float, float, float, float], ...]]:
+        """The looks at the main process's other threads (see ``Outcome.threads``), by the
+        id each has where the script runs."""
+        return {self._inner_tids[tid]: tuple(series) for tid, series in self._threads.items()
+                if self._inner_tids.get(tid, -1) > 0}
 
     def _identify(self) -> None:
         """Read how each new sender numbers itself and when it was born, while it lives."""
@@ -181,6 +212,10 @@ class Pump:
                         if not self.samples:
                             self._sample_waits(run)
                         self._watch_main(selector)
+                        if not self.channel.messages:
+                            # Connected, its first record not yet sent: the looks start from
+                            # it, before the script's first line, so wait for it unbatched.
+                            continue
                         # Records wait in the socket's queue: read in batches, they keep the
                         # grader off the cores the script is being timed on.
                         selector.unregister(key.fileobj)

@@ -228,6 +228,7 @@ def _supervise(
     outcome.forged = tuple(corroborate(outcome.recording, observation))
     outcome.inner = dict(pump.inner)
     outcome.samples = tuple(pump.samples)
+    outcome.threads = pump.threads()
     outcome.recording.forged = outcome.forged
     # Tracebacks name the private copy the script ran in; a student knows the file by its
     # path in the submission.
