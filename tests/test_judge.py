@@ -207,3 +207,38 @@ def test_what_a_launch_may_run_is_its_cpu_time_not_a_start_up_the_load_stretched
 def test_a_launch_delay_excuses_nothing_where_the_launches_were_not_watched() -> None:
     late = _thread_pool([(0.094, 0.0, 0.0), (0.115, 0.019, 0.001)])
     assert judge.overlap(dataclasses.replace(late, held_back=None)).kind is Kind.FAIL
+
+
+def _threads_one_a_task(waited: float, *, held_back: bool | None = False) -> Measurement:
+    """Two 20 ms tasks, each in a thread of its own that the main process started in time,
+    the second's sleep begun 30 ms after the first's, once that one had ended; the second's
+    thread had waited ``waited`` for a core before it (as an observer saw it)."""
+    tasks = (Interval(0, 0.02, 1, 0.002, 0.022, tid=5),
+             Interval(1, 0.02, 1, 0.032, 0.052, tid=6, waited=waited))
+    return Measurement(durations=(0.02, 0.02), tasks=tasks, owed_workers=2, tolerance=TOL,
+                       held_back=held_back, launches=((0.001, 0.0, 0.0), (0.0015, 0.0, 0.0)),
+                       unit=0.02)
+
+
+def test_a_task_whose_thread_waited_for_a_core_before_it_is_not_the_codes() -> None:
+    verdict = judge.overlap(_threads_one_a_task(0.03))
+    assert verdict.kind is Kind.UNSHOWN
+    assert verdict.title == "a task's thread waited for a core before it"
+    assert "had each task's thread had a core when it was ready, they would have " \
+        "overlapped; one waited 30 ms" in verdict.observed
+    assert verdict.needs_unit == pytest.approx(2 * (0.03 + TOL) / 1.0)
+
+
+@pytest.mark.parametrize(("waited", "held_back"), [
+    # Kept waiting, but too briefly: without the wait it was still too late.
+    (0.012, False),
+    # Started only after the code waited for the first task: the code's doing.
+    (0.03, True),
+    # Nobody watched the launches.
+    (0.03, None),
+])
+def test_a_threads_wait_that_does_not_explain_the_missing_overlap_leaves_it_failed(
+    waited: float, held_back: bool | None
+) -> None:
+    verdict = judge.overlap(_threads_one_a_task(waited, held_back=held_back))
+    assert verdict.kind is Kind.FAIL

@@ -294,6 +294,13 @@ def overlap(m: Measurement) -> Verdict:
                                    "after the main process had waited {kept:.0f} ms for a "
                                    "core").format(peak=_peak(peak), kept=kept * 1000),
                        needs_unit=_needed_unit(m, kept))
+    queued = _threads_queued(m, want)
+    if queued:
+        return Verdict("overlap", Kind.UNSHOWN, _("a task's thread waited for a core before it"),
+                       expected, _("{peak}: had each task's thread had a core when it was "
+                                   "ready, they would have overlapped; one waited {queued:.0f} "
+                                   "ms").format(peak=_peak(peak), queued=queued * 1000),
+                       needs_unit=_needed_unit(m, queued))
     return Verdict("overlap", Kind.FAIL, _("tasks did not overlap as the schedule predicts"),
                    expected, _peak(peak)
                    + (_(": the tasks ran one after another") if peak == 1 else ""))
@@ -322,6 +329,18 @@ def _launches_kept(m: Measurement, want: int) -> float:
                if at >= deadline and at - kept < deadline
                and ran <= launching(m, max(want, launched(m, first, at)))]
     return max(excused) if in_time + len(excused) >= want else 0.0
+
+
+def _threads_queued(m: Measurement, want: int) -> float:
+    """The longest wait for a core of a task's thread before the task (each interval's
+    ``waited``, as an observer saw it), where moving every task earlier by its own wait
+    reaches the overlap owed; else 0. Only for code that launched every task before waiting
+    for any: a task held back waits for the code, not for a core."""
+    if m.held_back is not False or not m.tasks:
+        return 0.0
+    queued = max(i.waited for i in m.tasks)
+    spans = [(i.start - i.waited, i.end - i.waited) for i in m.tasks]
+    return queued if queued > 0 and _margin_peak(spans, m.tolerance) >= want else 0.0
 
 
 def launched(m: Measurement, begin: float, end: float) -> int:

@@ -172,7 +172,7 @@ class Observed:
         first_wait = min(rec.waits, default=float("inf"))
         return Measurement(
             durations=tuple(d * self.unit for d in self.durations),
-            tasks=self.tasks,
+            tasks=self.queued(calibration.launch + tolerance),
             owed_workers=1 if self.pattern == "serial" else max(self.owed.workers,
                                                                 self.strands, 1),
             tolerance=tolerance,
@@ -185,6 +185,23 @@ class Observed:
             single_use=self.pattern in PROCESS_PATTERNS,
             unit=self.unit,
         )
+
+    def queued(self, budget: float) -> tuple[Interval, ...]:
+        """The tasks, each carrying as ``waited`` how long the grader saw its thread wait for
+        a core from the first task's start to its own, less what the rest of the run ran
+        meanwhile: a thread of the main process waits for its first core alone, the main
+        thread asleep until it runs. None where the thread ran more than ``budget`` (what
+        one launch takes) meanwhile: one that works before its task waits on a busy machine
+        by its own choice. What the script says of its waits is never taken."""
+        first = min((i.start for i in self.tasks), default=0.0)
+        out = []
+        for i in self.tasks:
+            kept = 0.0
+            if i.pid == self.outcome.main_pid and i.start > first:
+                kept, ran = self.outcome.thread_between(i.tid, first, i.start)
+                kept = kept if ran <= budget else 0.0
+            out.append(dataclasses.replace(i, waited=kept, launcher=0.0))
+        return tuple(out)
 
     def launches_kept(self) -> tuple[tuple[float, float, float], ...]:
         """Each launch, with what the main thread waited for a core and ran from the first

@@ -152,7 +152,7 @@ def timing(o: Observed, calibration: Calibration, tolerance: float, baseline: fl
     measured = o.measurement(calibration, tolerance, xdist_workers)
     if o.tasks:
         # A thread of the main process kept from its first run delays the exit as much.
-        starting = _kept_from_starting(o, measured, min(i.start for i in o.tasks))
+        starting = _kept_from_starting(measured)
         if starting > max(waited, 0.0005):
             waited = starting
             forgiven = _("; {waited:.3f}s more, which a thread of the main process spent "
@@ -208,7 +208,7 @@ def _kept_from_launching(o: Observed, m: Measurement) -> tuple[float, str]:
     made = rules.launched(m, begin, end)
     main = kept if ran <= rules.launching(m, max(o.workers, made + 1)) else 0.0
     # The two waits may overlap in time, so the larger stands for both.
-    thread = _kept_from_starting(o, m, begin)
+    thread = _kept_from_starting(m)
     if thread > main:
         return thread, _("; {kept:.3f}s of it a thread of the main process spent waiting for "
                          "a core before its task")
@@ -216,21 +216,10 @@ def _kept_from_launching(o: Observed, m: Measurement) -> tuple[float, str]:
                    "started them")
 
 
-def _kept_from_starting(o: Observed, m: Measurement, begin: float) -> float:
-    """Seconds the machine kept a thread of the main process from a core between the first
-    task's start and a task of its own, the longest of them. A thread the main process
-    started waits for its first core alone, the main thread asleep until it runs: nothing
-    the main thread's wait shows. Only while the thread ran no more than one launch takes:
-    a thread that works before its task waits on a busy machine by its own choice, and
-    what the run's other threads and processes ran meanwhile is the run's own doing."""
-    longest = 0.0
-    for i in o.tasks:
-        if i.pid != o.outcome.main_pid or i.start <= begin:
-            continue
-        kept, ran = o.outcome.thread_between(i.tid, begin, i.start)
-        if ran <= rules.launching(m, 1):
-            longest = max(longest, kept)
-    return longest
+def _kept_from_starting(m: Measurement) -> float:
+    """The longest a thread of the main process was kept from a core before its task (see
+    ``Observed.queued``), which the spread and the wall then forgive."""
+    return max((i.waited for i in m.tasks), default=0.0)
 
 
 def _unlike_the_model(o: Observed) -> Check | None:

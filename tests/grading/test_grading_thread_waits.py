@@ -19,7 +19,7 @@ from pytest_sleepbench.grading.observed import Observed
 from pytest_sleepbench.grading.outcome import Outcome
 from pytest_sleepbench.grading.record import Recording
 from pytest_sleepbench.grading.sandbox import Limits, run_script
-from pytest_sleepbench.grading.timed import timing
+from pytest_sleepbench.grading.timed import overlap, timing
 
 # Pinned to one core, the main thread starts a thread that works there for 0.2 s of its own
 # CPU time, prints its id and what its sibling ran meanwhile, and idles a while (so the
@@ -134,15 +134,17 @@ MAIN = 1
 Look = tuple[float, float, float, float]
 
 
-def _second_thread_late(threads: dict[int, tuple[Look, ...]], *, pid: int = MAIN) -> Observed:
+def _second_thread_late(threads: dict[int, tuple[Look, ...]], *, pid: int = MAIN,
+                        start: float = 0.042, claimed: float = 0.0) -> Observed:
     """The lesson's ex2 in two threads (ids 5 and 6) of process ``pid``, the second's sleep
-    begun 40 ms after the first's: later than starting a thread takes, unless the machine
-    kept it from a core. The grader's looks at the threads are ``threads``."""
+    begun at ``start``, 40 ms after the first's unless told: later than starting a thread
+    takes, unless the machine kept it from a core. The grader's looks at the threads are
+    ``threads``; ``claimed`` is the wait for a core the script's records say it had."""
     tasks = [Interval(None, UNIT, pid, 0.002, 0.002 + UNIT, tid=5),
-             Interval(None, UNIT, pid, 0.042, 0.042 + UNIT, tid=6)]
+             Interval(None, UNIT, pid, start, start + UNIT, tid=6, waited=claimed)]
     rec = Recording(intervals=tasks, api=["Thread.start", "Thread.start"],
-                    launches=[0.001, 0.0015], waits=[0.0025], started=0.0, main=MAIN)
-    outcome = Outcome(returncode=0, wall=0.042 + UNIT + 0.01, origin=0.0, recording=rec,
+                    launches=[0.001, 0.0015], waits=[start + UNIT], started=0.0, main=MAIN)
+    outcome = Outcome(returncode=0, wall=start + UNIT + 0.01, origin=0.0, recording=rec,
                       main_pid=MAIN, threads=threads)
     return Observed.of("processes", (1, 1), UNIT, outcome)
 
@@ -188,3 +190,18 @@ def test_a_thread_late_by_its_own_doing_or_by_its_runs_is_still_late() -> None:
     before = ((0.0, 0.0, 0.0, 0.010), (0.001, 0.036, 0.0002, 0.011),
               (0.07, 0.036, 0.0003, 0.011))
     assert _verdict({6: before}) == "fail"
+
+
+def test_a_thread_the_machine_kept_from_its_first_run_does_not_cost_the_overlap() -> None:
+    # Its sleep began 30 ms after the first's, once that one had ended: no overlap at all.
+    assert overlap(_second_thread_late({}, start=0.032), CAL, TOL, 1).status == "fail"
+    # The grader saw it wait 30 ms for its first core: without that, they overlapped.
+    kept = ((0.001, 0.0, 0.0, 0.010), (0.034, 0.030, 0.0002, 0.010),
+            (0.07, 0.030, 0.0003, 0.010))
+    check = overlap(_second_thread_late({6: kept}, start=0.032), CAL, TOL, 1)
+    assert check.status == "skip", check.message
+    assert "not judged: a task's thread waited for a core before it" in check.message
+    # What the script's own records say it waited is never taken.
+    forged = _second_thread_late({}, start=0.032, claimed=0.03)
+    assert overlap(forged, CAL, TOL, 1).status == "fail"
+    assert timing(forged, CAL, TOL, 0.01, 1).status == "fail"
