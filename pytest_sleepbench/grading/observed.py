@@ -15,7 +15,7 @@ from ..core import timeline as tl
 from ..core.bounds import share
 from ..core.calibrate import Calibration
 from ..core.i18n import _
-from ..core.judge import STAGGER, Kind, Measurement, Verdict
+from ..core.judge import STAGGER, Kind, Measurement, Verdict, launching
 from ..core.lesson import POOL_PATTERNS, PROCESS_PATTERNS
 from ..core.model import Schedule, list_schedule
 from ..core.picture import render
@@ -170,9 +170,9 @@ class Observed:
         rec = self.outcome.recording
         ready = rec.ready
         first_wait = min(rec.waits, default=float("inf"))
-        return Measurement(
+        measured = Measurement(
             durations=tuple(d * self.unit for d in self.durations),
-            tasks=self.queued(calibration.launch + tolerance),
+            tasks=self.tasks,
             owed_workers=1 if self.pattern == "serial" else max(self.owed.workers,
                                                                 self.strands, 1),
             tolerance=tolerance,
@@ -185,6 +185,7 @@ class Observed:
             single_use=self.pattern in PROCESS_PATTERNS,
             unit=self.unit,
         )
+        return dataclasses.replace(measured, tasks=self.queued(launching(measured, 1)))
 
     def queued(self, budget: float) -> tuple[Interval, ...]:
         """The tasks, each carrying as ``waited`` how long the grader saw its thread wait for

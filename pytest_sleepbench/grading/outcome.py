@@ -87,7 +87,6 @@ class Outcome:
         ran = inside[-1] - inside[0] if len(inside) >= 2 else 0.0
         return max(0.0, kept), max(0.0, ran)
 
-
     def thread_between(self, tid: int, begin: float, end: float) -> tuple[float, float]:
         """Seconds thread ``tid`` of the main process waited for a core, less what the rest
         of the run ran meanwhile, and seconds it ran, from ``begin`` to ``end``.
