@@ -28,8 +28,8 @@ class Stopped(Exception):
     """A sleep reached the time it was told to stop at (see :func:`sleep_for`)."""
 
 
-def sleep_for(seconds: float, *, watch: int | None = None, until: float | None = None
-              ) -> tuple[float, float]:
+def sleep_for(seconds: float, *, watch: int | None = None, until: float | None = None,
+              start: float | None = None) -> tuple[float, float]:
     """Sleep at least ``seconds`` and return the (start, end) stamps of the sleep.
 
     The loop makes the lower bound physical even where a signal cuts ``sleep`` short. With
@@ -37,9 +37,10 @@ def sleep_for(seconds: float, *, watch: int | None = None, until: float | None =
     process is gone (a test killed by a timeout) instead of living on. It watches that pid
     rather than its parent because a ``forkserver`` child's parent is the server, which outlives
     the run while any of its children holds the server's liveness pipe. With ``until``, a
-    stamp of :func:`now`, it raises :class:`Stopped` once that time has come.
+    stamp of :func:`now`, it raises :class:`Stopped` once that time has come. With
+    ``start``, a stamp of :func:`now` already taken, the sleep counts from it.
     """
-    start = now()
+    start = now() if start is None else start
     deadline = start + seconds
     sliced = watch is not None or until is not None
     while True:

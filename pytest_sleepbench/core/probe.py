@@ -108,17 +108,24 @@ class Probe:
     label: Label = None
 
     def __call__(self, *args: object, **kwargs: object) -> Any:
+        # The call begins when it is made. The reads below release the GIL, and with other
+        # threads runnable, taking it back can cost a switch interval (5 ms) each: a start
+        # stamped after them could seem later than the code made the call by more than the
+        # jitter, and a rate limiter that admitted it in time would seem broken.
+        begun = now()
         seconds = checked_seconds(_given(self.seconds, args, kwargs))
         label = _name(self.label, args, kwargs)
         watch = None if os.getpid() == self.owner else self.owner
         if watch is not None:
             self.sink.mark_ready(_READY)
+            # In a child, no call begins before the child said it was ready.
+            begun = now()
         waited, launcher = runqueue.call_began(), runqueue.launcher_total()
         # In a thread of the test's own process, nothing else ends the sleep when the test's
         # time limit passes: its executor would wait for it, and the test with it.
         until = _STOP_AT.get(self.sink.path) if watch is None and (
             threading.current_thread() is not threading.main_thread()) else None
-        start, end = sleep_for(seconds, watch=watch, until=until)
+        start, end = sleep_for(seconds, watch=watch, until=until, start=begun)
         runqueue.call_ended()
         self.sink.record(None, seconds, start, end, label=label, waited=waited,
                          launcher=launcher)
