@@ -181,7 +181,10 @@ def recording(fn: F, sink: Sink, label: Label = None) -> F:
 
     @functools.wraps(fn)
     def wrapped(*args: object, **kwargs: object) -> Any:
-        name, waited, start = _name(label, args, kwargs), runqueue.call_began(), now()
+        # Begun before the wait is read, as a probe's: that read lets the GIL go.
+        name = _name(label, args, kwargs)
+        start = now()
+        waited = runqueue.call_began()
         try:
             return fn(*args, **kwargs)
         finally:
